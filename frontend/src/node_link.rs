@@ -1,0 +1,108 @@
+//! The link to the page's own node: opens `wss://<same origin>/ws`, turns frames into [`Action`]s, sends heartbeats,
+//! and reconnects with backoff when the node goes away. Dropping the [`NodeLink`] stops it.
+
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use futures::{FutureExt, SinkExt, StreamExt, select};
+use gloo_net::websocket::Message;
+use gloo_net::websocket::futures::WebSocket;
+use gloo_timers::future::sleep;
+use hearsay_shared::page::{self, ClientMsg, HEARTBEAT_INTERVAL_MS};
+use yew::Callback;
+
+use crate::state::{Action, retry_delay_ms};
+
+/// With no frame from the node for this long (three missed heartbeats), the link counts as dead.
+const SILENCE_LIMIT: Duration = Duration::from_millis(3 * HEARTBEAT_INTERVAL_MS as u64);
+
+/// A running link; dropping it closes the WebSocket and stops reconnecting.
+pub struct NodeLink {
+    _stop: oneshot::Sender<()>,
+}
+
+impl NodeLink {
+    pub fn start(dispatch: Callback<Action>) -> Self {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        wasm_bindgen_futures::spawn_local(run(ws_url(), dispatch, stop_rx));
+        Self { _stop: stop_tx }
+    }
+}
+
+/// The node's WebSocket on the page's own origin: `wss://` under HTTPS, `ws://` under `trunk serve`'s HTTP.
+fn ws_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_else(|| "127.0.0.1:8443".into());
+    let secure = location
+        .and_then(|l| l.protocol().ok())
+        .is_none_or(|p| p == "https:");
+    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+}
+
+async fn run(url: String, dispatch: Callback<Action>, stop: oneshot::Receiver<()>) {
+    let mut stop = stop.fuse();
+    let mut attempt = 0u32;
+    loop {
+        dispatch.emit(Action::Connecting { attempt });
+        match WebSocket::open(&url) {
+            Ok(ws) => {
+                let outcome = select! {
+                    said_hello = drive(ws, &dispatch).fuse() => said_hello,
+                    _ = stop => return,
+                };
+                if outcome {
+                    attempt = 0;
+                }
+            }
+            Err(err) => dispatch.emit(Action::BadFrame(format!("cannot open {url}: {err}"))),
+        }
+        attempt = attempt.saturating_add(1);
+        let delay = retry_delay_ms(attempt, js_sys::Math::random());
+        dispatch.emit(Action::Lost {
+            attempt,
+            retry_in_ms: delay,
+        });
+        select! {
+            _ = sleep(Duration::from_millis(u64::from(delay))).fuse() => {}
+            _ = stop => return,
+        }
+    }
+}
+
+/// Runs one connection until it ends; returns whether the node said hello on it.
+async fn drive(ws: WebSocket, dispatch: &Callback<Action>) -> bool {
+    let (mut tx, rx) = ws.split();
+    let mut rx = rx.fuse();
+    let mut said_hello = false;
+    let heartbeat_every = Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS));
+    let mut next_beat = sleep(heartbeat_every).fuse();
+    let mut silence = sleep(SILENCE_LIMIT).fuse();
+    loop {
+        select! {
+            frame = rx.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    silence = sleep(SILENCE_LIMIT).fuse();
+                    match page::decode_server(&text) {
+                        Ok(msg) => {
+                            said_hello |= matches!(msg, page::ServerMsg::Hello(_));
+                            dispatch.emit(Action::Received(msg));
+                        }
+                        Err(err) => dispatch.emit(Action::BadFrame(err.to_string())),
+                    }
+                }
+                Some(Ok(Message::Bytes(_))) => dispatch.emit(Action::BadFrame("binary frame".into())),
+                Some(Err(_)) | None => return said_hello,
+            },
+            _ = next_beat => {
+                if tx.send(Message::Text(page::encode(ClientMsg::Heartbeat))).await.is_err() {
+                    return said_hello;
+                }
+                next_beat = sleep(heartbeat_every).fuse();
+            }
+            _ = silence => return said_hello,
+        }
+    }
+}

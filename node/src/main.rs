@@ -1,0 +1,41 @@
+//! The `hearsay` binary: parses the command line, starts logging, and runs the node until Ctrl-C or SIGTERM.
+
+use clap::Parser;
+use hearsay_node::config::Cli;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,hyper=warn,warp=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Cli::parse().into_config()?;
+    hearsay_node::run(config, shutdown_signal()).await
+}
+
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}

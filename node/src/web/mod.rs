@@ -1,0 +1,54 @@
+//! The node's web side: an HTTPS server (rustls in front of warp) that serves the page and its `/ws` WebSocket.
+
+mod assets;
+mod https;
+mod page_session;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hearsay_shared::page::{MAX_FRAME_BYTES, NodeIdentity};
+use warp::Filter;
+
+pub use https::serve_https;
+
+/// What the web side knows about its node.
+#[derive(Debug)]
+pub struct NodeInfo {
+    pub identity: NodeIdentity,
+    pub started: Instant,
+}
+
+/// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between
+/// [`MAX_FRAME_BYTES`] and this, the node answers with an error and keeps the connection.
+const WS_HARD_LIMIT_BYTES: usize = 16 * MAX_FRAME_BYTES;
+
+/// All routes: `/ws` for the page's WebSocket, everything else the page's files.
+pub fn routes(
+    node: Arc<NodeInfo>,
+    assets_dir: Option<PathBuf>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static
+{
+    let ws = warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::ws())
+        .map(move |ws: warp::ws::Ws| {
+            let node = node.clone();
+            ws.max_message_size(WS_HARD_LIMIT_BYTES)
+                .max_frame_size(WS_HARD_LIMIT_BYTES)
+                .on_upgrade(move |socket| page_session::run(socket, node))
+        });
+    ws.or(assets::filter(assets_dir))
+        .recover(|rejection: warp::Rejection| async move {
+            let status = if rejection.is_not_found() {
+                warp::http::StatusCode::NOT_FOUND
+            } else {
+                warp::http::StatusCode::BAD_REQUEST
+            };
+            Ok::<_, std::convert::Infallible>(warp::reply::with_status(
+                format!("{status}\n"),
+                status,
+            ))
+        })
+}
