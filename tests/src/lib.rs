@@ -222,7 +222,9 @@ impl Browser {
             .spawn()
             .context("starting chromedriver")?;
         let webdriver = format!("http://127.0.0.1:{port}");
-        let profile = tempfile::Builder::new().prefix("hearsay-chromium-").tempdir()?;
+        let profile = tempfile::Builder::new()
+            .prefix("hearsay-chromium-")
+            .tempdir()?;
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut caps = serde_json::Map::new();
@@ -232,6 +234,9 @@ impl Browser {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": chromium, "args": args }),
         );
+        // fantoccini's TLS stack brings both of rustls' crypto providers into the build, so rustls cannot pick one
+        // by itself: choose ring, the one the node uses. A second install in the same process is a harmless no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = ClientBuilder::rustls()?;
         builder.capabilities(caps);
         let deadline = Instant::now() + START_TIMEOUT;
@@ -311,7 +316,9 @@ where
         }
         if Instant::now() >= deadline {
             match last_error {
-                Some(err) => bail!("timed out after {limit:?} waiting for {what}; last error: {err:#}"),
+                Some(err) => {
+                    bail!("timed out after {limit:?} waiting for {what}; last error: {err:#}")
+                }
                 None => bail!("timed out after {limit:?} waiting for {what}"),
             }
         }

@@ -35,10 +35,10 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
                 Some(Ok(frame)) => reply_to(&frame),
             },
         };
-        if let Some(reply) = reply {
-            if tx.send(Message::text(page::encode(reply))).await.is_err() {
-                break;
-            }
+        if let Some(reply) = reply
+            && tx.send(Message::text(page::encode(reply))).await.is_err()
+        {
+            break;
         }
     }
     tracing::debug!("page disconnected");
@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn heartbeat_needs_no_answer() {
-        assert_eq!(reply_to(&Message::text(page::encode(ClientMsg::Heartbeat))), None);
+        assert_eq!(
+            reply_to(&Message::text(page::encode(ClientMsg::Heartbeat))),
+            None
+        );
     }
 
     #[test]
