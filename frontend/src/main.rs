@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod call;
 mod components;
 mod node_link;
 mod state;

@@ -3,9 +3,11 @@
 //! This crate holds data and codecs only: no sockets, no async runtime, no clock. It builds for the host and for
 //! `wasm32-unknown-unknown`, so the page and the node agree on every byte by construction.
 //!
+//! - [`call`]: call signaling between two pages (offer, answer, candidates, hang-up…), carried over gossip.
 //! - [`page`]: the page ↔ node protocol spoken over the node's `/ws` WebSocket, as JSON in a versioned
 //!   [`page::Envelope`]. Decode incoming text with [`page::decode_client`] / [`page::decode_server`]; both bound the
 //!   size before parsing and return a [`page::DecodeError`] instead of panicking.
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod page;

@@ -1,0 +1,5 @@
+//! Calls: the negotiation state machine ([`machine`]); the browser shell that carries out its effects follows.
+
+pub mod machine;
+#[cfg(test)]
+mod tests;
