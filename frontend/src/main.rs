@@ -9,6 +9,7 @@ mod app;
 mod call;
 mod components;
 mod node_link;
+mod rtc;
 mod state;
 
 fn main() {

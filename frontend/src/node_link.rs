@@ -1,9 +1,10 @@
-//! The link to the page's own node: opens `wss://<same origin>/ws`, turns frames into [`Action`]s, sends heartbeats,
-//! and reconnects with backoff when the node goes away. Dropping the [`NodeLink`] stops it.
+//! The link to the page's own node: opens `wss://<same origin>/ws`, reports its state as [`Action`]s, hands every
+//! message from the node to a callback, sends what is put in its [`NodeSender`], sends heartbeats, and reconnects
+//! with backoff when the node goes away. Dropping the [`NodeLink`] stops it.
 
 use std::time::Duration;
 
-use futures::channel::oneshot;
+use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, SinkExt, StreamExt, select};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
@@ -21,10 +22,43 @@ pub struct NodeLink {
     _stop: oneshot::Sender<()>,
 }
 
+/// Sends messages to the node over whichever connection is up. Messages sent while the link is down wait for the
+/// next connection.
+#[derive(Clone)]
+pub struct NodeSender(mpsc::UnboundedSender<ClientMsg>);
+
+impl PartialEq for NodeSender {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_receiver(&other.0)
+    }
+}
+
+impl NodeSender {
+    pub fn send(&self, msg: ClientMsg) {
+        // Fails only when the link has stopped, i.e. the page is going away.
+        let _ = self.0.unbounded_send(msg);
+    }
+}
+
+/// The receiving end of a [`NodeSender`], handed to [`NodeLink::start`].
+pub struct Outbox(mpsc::UnboundedReceiver<ClientMsg>);
+
+/// A sender for messages to the node, and the outbox the link will drain.
+pub fn channel() -> (NodeSender, Outbox) {
+    let (tx, rx) = mpsc::unbounded();
+    (NodeSender(tx), Outbox(rx))
+}
+
 impl NodeLink {
-    pub fn start(dispatch: Callback<Action>) -> Self {
+    /// Starts the link. Link state changes go to `dispatch`; every message from the node goes to `on_message`;
+    /// messages put in `outbox`'s sender go to the node.
+    pub fn start(
+        dispatch: Callback<Action>,
+        on_message: Callback<page::ServerMsg>,
+        outbox: Outbox,
+    ) -> Self {
         let (stop_tx, stop_rx) = oneshot::channel();
-        wasm_bindgen_futures::spawn_local(run(ws_url(), dispatch, stop_rx));
+        wasm_bindgen_futures::spawn_local(run(ws_url(), dispatch, on_message, outbox.0, stop_rx));
         Self { _stop: stop_tx }
     }
 }
@@ -42,7 +76,13 @@ fn ws_url() -> String {
     format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
 }
 
-async fn run(url: String, dispatch: Callback<Action>, stop: oneshot::Receiver<()>) {
+async fn run(
+    url: String,
+    dispatch: Callback<Action>,
+    on_message: Callback<page::ServerMsg>,
+    mut outbox: mpsc::UnboundedReceiver<ClientMsg>,
+    stop: oneshot::Receiver<()>,
+) {
     let mut stop = stop.fuse();
     let mut attempt = 0u32;
     loop {
@@ -50,7 +90,7 @@ async fn run(url: String, dispatch: Callback<Action>, stop: oneshot::Receiver<()
         match WebSocket::open(&url) {
             Ok(ws) => {
                 let outcome = select! {
-                    said_hello = drive(ws, &dispatch).fuse() => said_hello,
+                    said_hello = drive(ws, &dispatch, &on_message, &mut outbox).fuse() => said_hello,
                     _ = stop => return,
                 };
                 if outcome {
@@ -73,7 +113,12 @@ async fn run(url: String, dispatch: Callback<Action>, stop: oneshot::Receiver<()
 }
 
 /// Runs one connection until it ends; returns whether the node said hello on it.
-async fn drive(ws: WebSocket, dispatch: &Callback<Action>) -> bool {
+async fn drive(
+    ws: WebSocket,
+    dispatch: &Callback<Action>,
+    on_message: &Callback<page::ServerMsg>,
+    outbox: &mut mpsc::UnboundedReceiver<ClientMsg>,
+) -> bool {
     let (mut tx, rx) = ws.split();
     let mut rx = rx.fuse();
     let mut said_hello = false;
@@ -88,7 +133,7 @@ async fn drive(ws: WebSocket, dispatch: &Callback<Action>) -> bool {
                     match page::decode_server(&text) {
                         Ok(msg) => {
                             said_hello |= matches!(msg, page::ServerMsg::Hello(_));
-                            dispatch.emit(Action::Received(msg));
+                            on_message.emit(msg);
                         }
                         Err(err) => dispatch.emit(Action::BadFrame(err.to_string())),
                     }
@@ -101,6 +146,12 @@ async fn drive(ws: WebSocket, dispatch: &Callback<Action>) -> bool {
                     return said_hello;
                 }
                 next_beat = sleep(heartbeat_every).fuse();
+            }
+            msg = outbox.next() => {
+                let Some(msg) = msg else { return said_hello };
+                if tx.send(Message::Text(page::encode(msg))).await.is_err() {
+                    return said_hello;
+                }
             }
             _ = silence => return said_hello,
         }

@@ -6,6 +6,8 @@ use std::rc::Rc;
 use hearsay_shared::page::{NodeIdentity, ServerMsg};
 use yew::Reducible;
 
+use crate::call::controller::CallView;
+
 /// The link between the page and its node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
@@ -35,6 +37,8 @@ pub struct PageState {
     pub node: Option<NodeIdentity>,
     /// The last error the node reported or the page hit, for the status line.
     pub last_error: Option<String>,
+    /// The call, as the call controller last published it.
+    pub call: CallView,
 }
 
 impl Default for PageState {
@@ -43,6 +47,7 @@ impl Default for PageState {
             link: Link::Connecting { attempt: 0 },
             node: None,
             last_error: None,
+            call: CallView::default(),
         }
     }
 }
@@ -57,6 +62,8 @@ pub enum Action {
     BadFrame(String),
     /// The connection closed or could not be opened.
     Lost { attempt: u32, retry_in_ms: u32 },
+    /// The call controller published a new view of the call.
+    Call(CallView),
 }
 
 impl PageState {
@@ -68,7 +75,13 @@ impl PageState {
                 self.link = Link::Connected;
                 self.last_error = None;
             }
-            Action::Received(ServerMsg::Heartbeat { .. }) => {}
+            // Calls are the call controller's business; it receives these directly.
+            Action::Received(
+                ServerMsg::Heartbeat { .. }
+                | ServerMsg::IceConfig { .. }
+                | ServerMsg::Signal { .. }
+                | ServerMsg::SignalUndeliverable { .. },
+            ) => {}
             Action::Received(ServerMsg::Error { message, .. }) => {
                 self.last_error = Some(format!("The node said: {message}"))
             }
@@ -84,6 +97,7 @@ impl PageState {
                     retry_in_ms,
                 }
             }
+            Action::Call(view) => self.call = view,
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::{CallId, IceServer, Signal};
+
 /// The version of this protocol. Bumped on any incompatible change; a peer speaking another version gets
 /// [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -55,6 +57,26 @@ pub enum ServerMsg {
     },
     /// The node could not act on something the page sent. The connection stays open.
     Error { code: ErrorCode, message: String },
+    /// ICE servers for this page's calls: `own` to use itself, `lend` (fresh TURN credentials from this node) to
+    /// hand to the peer in the signaling.
+    IceConfig {
+        own: Vec<IceServer>,
+        lend: Vec<IceServer>,
+    },
+    /// A call signal from another user; `from` is the key that signed it, as verified by this node.
+    Signal { from: UserRef, signal: Signal },
+    /// A signal this page sent could not be delivered to `to`.
+    SignalUndeliverable { to: String, call: CallId },
+}
+
+/// A user as the node vouches for them: the key is the identity; name and fingerprint are for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The user's public key, hex.
+    pub key: String,
+    pub name: String,
+    /// A short, human-comparable digest of the key.
+    pub fingerprint: String,
 }
 
 /// Messages from the page to its node.
@@ -63,6 +85,8 @@ pub enum ServerMsg {
 pub enum ClientMsg {
     /// Keeps intermediaries from timing the connection out; the node does not answer it.
     Heartbeat,
+    /// Send a call signal to the user with key `to`, signed by this node, over the gossip network.
+    SendSignal { to: String, signal: Signal },
 }
 
 /// Machine-readable kind of a [`ServerMsg::Error`].
@@ -115,11 +139,18 @@ trait KnownTypes {
 }
 
 impl KnownTypes for ClientMsg {
-    const TYPES: &'static [&'static str] = &["heartbeat"];
+    const TYPES: &'static [&'static str] = &["heartbeat", "send_signal"];
 }
 
 impl KnownTypes for ServerMsg {
-    const TYPES: &'static [&'static str] = &["hello", "heartbeat", "error"];
+    const TYPES: &'static [&'static str] = &[
+        "hello",
+        "heartbeat",
+        "error",
+        "ice_config",
+        "signal",
+        "signal_undeliverable",
+    ];
 }
 
 fn decode<M: KnownTypes + for<'de> Deserialize<'de>>(text: &str) -> Result<M, DecodeError> {

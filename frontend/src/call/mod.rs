@@ -1,5 +1,7 @@
-//! Calls: the negotiation state machine ([`machine`]); the browser shell that carries out its effects follows.
+//! Calls: the negotiation state machine ([`machine`]) and the browser shell that carries out its effects
+//! ([`controller`]).
 
+pub mod controller;
 pub mod machine;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,13 @@
 //! The page's components, one per file.
 
 mod call_stage;
+mod incoming_call;
 mod link_indicator;
 mod side_panel;
+mod video_view;
 
 pub use call_stage::CallStage;
+pub use incoming_call::IncomingCall;
 pub use link_indicator::LinkIndicator;
 pub use side_panel::SidePanel;
+pub use video_view::VideoView;

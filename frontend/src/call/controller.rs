@@ -1,0 +1,390 @@
+//! The browser shell around the [`CallMachine`]: it feeds the machine, carries out its effects in order with the
+//! browser's media and WebRTC objects, and publishes a [`CallView`] for the components to render.
+//!
+//! Effects run one at a time on a single worker future, so an answer is always set before the candidates that
+//! follow it. No `RefCell` borrow is held across an `await`: browser callbacks (a new ICE candidate, a remote
+//! track) may arrive while an effect is in flight, and they feed the machine like any other input.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::{Interval, Timeout};
+use hearsay_shared::call::{CallId, Signal};
+use web_sys::MediaStream;
+use yew::Callback;
+
+use super::machine::{CallInfo, CallMachine, Effect, IceConfig, Intent, Peer, Phase, RtcEvent};
+use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer};
+
+/// What the components show of the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallView {
+    pub phase: Phase,
+    pub call: Option<CallInfo>,
+    /// The last thing worth telling the person (a fallback, a failure reason).
+    pub notice: Option<String>,
+    pub local: Option<MediaStream>,
+    pub remote: Option<MediaStream>,
+    pub stats: Option<CallStats>,
+}
+
+impl Default for CallView {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Idle,
+            call: None,
+            notice: None,
+            local: None,
+            remote: None,
+            stats: None,
+        }
+    }
+}
+
+/// Cheap to clone; every clone drives the same call.
+#[derive(Clone)]
+pub struct CallController {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl PartialEq for CallController {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+struct Inner {
+    machine: CallMachine,
+    queue: VecDeque<Effect>,
+    working: bool,
+    peer: Option<PeerConnection>,
+    local: Option<LocalMedia>,
+    ringer: Option<Ringer>,
+    timer: Option<Timeout>,
+    stats_timer: Option<Interval>,
+    view: CallView,
+    send: Callback<(String, Signal)>,
+    publish: Callback<CallView>,
+    relay_only: bool,
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+impl CallController {
+    /// `send` delivers a signal to a key through the node; `publish` receives every new view.
+    pub fn new(
+        send: Callback<(String, Signal)>,
+        publish: Callback<CallView>,
+        relay_only: bool,
+    ) -> Self {
+        Self {
+            inner: Rc::new(RefCell::new(Inner {
+                machine: CallMachine::default(),
+                queue: VecDeque::new(),
+                working: false,
+                peer: None,
+                local: None,
+                ringer: None,
+                timer: None,
+                stats_timer: None,
+                view: CallView::default(),
+                send,
+                publish,
+                relay_only,
+            })),
+        }
+    }
+
+    pub fn set_ice_config(&self, ice: IceConfig) {
+        self.inner.borrow_mut().machine.set_ice_config(ice);
+    }
+
+    pub fn intent(&self, intent: Intent) {
+        self.inner
+            .borrow_mut()
+            .machine
+            .handle_intent(now_ms(), intent);
+        self.pump();
+    }
+
+    pub fn signal(&self, from: Peer, signal: Signal) {
+        self.inner
+            .borrow_mut()
+            .machine
+            .handle_signal(now_ms(), from, signal);
+        self.pump();
+    }
+
+    pub fn undeliverable(&self, to: &str, call: CallId) {
+        self.inner
+            .borrow_mut()
+            .machine
+            .handle_undeliverable(to, call);
+        self.pump();
+    }
+
+    fn rtc(&self, event: RtcEvent) {
+        self.inner.borrow_mut().machine.handle_rtc(now_ms(), event);
+        self.pump();
+    }
+
+    fn timeout(&self) {
+        self.inner.borrow_mut().machine.handle_timeout(now_ms());
+        self.pump();
+    }
+
+    fn weak(&self) -> Weak<RefCell<Inner>> {
+        Rc::downgrade(&self.inner)
+    }
+
+    fn from_weak(weak: &Weak<RefCell<Inner>>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
+    }
+
+    /// Moves new effects to the queue, starts the worker if idle, re-arms the timer, publishes the view.
+    fn pump(&self) {
+        let start_worker = {
+            let mut i = self.inner.borrow_mut();
+            while let Some(effect) = i.machine.poll_effect() {
+                i.queue.push_back(effect);
+            }
+            let start = !i.working && !i.queue.is_empty();
+            if start {
+                i.working = true;
+            }
+            start
+        };
+        if start_worker {
+            let weak = self.weak();
+            wasm_bindgen_futures::spawn_local(async move {
+                while let Some(ctrl) = Self::from_weak(&weak) {
+                    let next = {
+                        let mut i = ctrl.inner.borrow_mut();
+                        while let Some(effect) = i.machine.poll_effect() {
+                            i.queue.push_back(effect);
+                        }
+                        let next = i.queue.pop_front();
+                        if next.is_none() {
+                            i.working = false;
+                        }
+                        next
+                    };
+                    match next {
+                        Some(effect) => ctrl.execute(effect).await,
+                        None => break,
+                    }
+                    ctrl.refresh();
+                }
+            });
+        }
+        self.rearm_timer();
+        self.refresh();
+    }
+
+    fn rearm_timer(&self) {
+        let deadline = self.inner.borrow().machine.poll_timeout();
+        let timer = deadline.map(|at| {
+            let weak = self.weak();
+            let delay = at.saturating_sub(now_ms()).min(u64::from(u32::MAX)) as u32;
+            Timeout::new(delay, move || {
+                if let Some(ctrl) = Self::from_weak(&weak) {
+                    ctrl.timeout();
+                }
+            })
+        });
+        self.inner.borrow_mut().timer = timer;
+    }
+
+    /// Publishes the view if it changed, and runs the stats poller only while in a call.
+    fn refresh(&self) {
+        let (view, publish) = {
+            let mut i = self.inner.borrow_mut();
+            let mut view = i.view.clone();
+            view.phase = i.machine.phase();
+            view.call = i.machine.call().cloned();
+            let in_call = matches!(view.phase, Phase::Connecting | Phase::InCall);
+            if in_call && i.stats_timer.is_none() {
+                let weak = self.weak();
+                i.stats_timer = Some(Interval::new(1_000, move || {
+                    if let Some(ctrl) = Self::from_weak(&weak) {
+                        ctrl.poll_stats();
+                    }
+                }));
+            } else if !in_call {
+                i.stats_timer = None;
+            }
+            if view == i.view {
+                return;
+            }
+            i.view = view.clone();
+            (view, i.publish.clone())
+        };
+        publish.emit(view);
+    }
+
+    fn poll_stats(&self) {
+        let Some(pc) = self.inner.borrow().peer.as_ref().map(PeerConnection::raw) else {
+            return;
+        };
+        let weak = self.weak();
+        wasm_bindgen_futures::spawn_local(async move {
+            let stats = rtc::collect_stats(&pc).await;
+            if let Some(ctrl) = Self::from_weak(&weak) {
+                ctrl.inner.borrow_mut().view.stats = stats;
+                ctrl.refresh();
+            }
+        });
+    }
+
+    fn set_notice(&self, notice: String) {
+        self.inner.borrow_mut().view.notice = Some(notice);
+    }
+
+    async fn execute(&self, effect: Effect) {
+        match effect {
+            Effect::Send { to, signal } => {
+                let send = self.inner.borrow().send.clone();
+                send.emit((to, signal));
+            }
+            Effect::AcquireMedia(media) => match rtc::acquire(media).await {
+                Ok(local) => {
+                    {
+                        let mut i = self.inner.borrow_mut();
+                        i.view.local = local.as_ref().map(|l| l.stream.clone());
+                        i.local = local;
+                    }
+                    self.rtc(RtcEvent::MediaReady { sending: media });
+                }
+                Err(reason) => self.rtc(RtcEvent::MediaUnavailable {
+                    wanted: media,
+                    reason,
+                }),
+            },
+            Effect::OpenPeer { ice_servers } => {
+                let weak = self.weak();
+                let on = move |f: fn(&CallController, RtcEvent), weak: Weak<RefCell<Inner>>| {
+                    move |event: RtcEvent| {
+                        if let Some(ctrl) = CallController::from_weak(&weak) {
+                            f(&ctrl, event);
+                        }
+                    }
+                };
+                let events = PeerEvents {
+                    candidate: Callback::from({
+                        let send = on(CallController::rtc, weak.clone());
+                        move |c| send(RtcEvent::LocalCandidate(c))
+                    }),
+                    connected: Callback::from({
+                        let send = on(CallController::rtc, weak.clone());
+                        move |()| send(RtcEvent::Connected)
+                    }),
+                    failed: Callback::from({
+                        let send = on(CallController::rtc, weak.clone());
+                        move |reason| send(RtcEvent::Failed(reason))
+                    }),
+                    remote_stream: Callback::from({
+                        let weak = weak.clone();
+                        move |stream: MediaStream| {
+                            if let Some(ctrl) = CallController::from_weak(&weak) {
+                                ctrl.inner.borrow_mut().view.remote = Some(stream);
+                                ctrl.refresh();
+                            }
+                        }
+                    }),
+                };
+                let relay_only = self.inner.borrow().relay_only;
+                match PeerConnection::open(ice_servers, relay_only, events) {
+                    Ok(peer) => {
+                        let mut i = self.inner.borrow_mut();
+                        match &i.local {
+                            Some(local) => peer.add_local(&local.stream),
+                            None => peer.add_receive_only(),
+                        }
+                        i.view.remote = Some(peer.remote_stream());
+                        i.peer = Some(peer);
+                    }
+                    Err(err) => self.rtc(RtcEvent::Failed(format!(
+                        "could not open a connection: {err}"
+                    ))),
+                }
+            }
+            Effect::CreateOffer => {
+                let Some(pc) = self.raw_peer() else { return };
+                match rtc::peer::create_offer(&pc).await {
+                    Ok(sdp) => self.rtc(RtcEvent::LocalOffer(sdp)),
+                    Err(err) => {
+                        self.rtc(RtcEvent::Failed(format!("could not make an offer: {err}")))
+                    }
+                }
+            }
+            Effect::AnswerOffer { offer, candidates } => {
+                let Some(pc) = self.raw_peer() else { return };
+                match rtc::peer::answer_offer(&pc, &offer, &candidates).await {
+                    Ok(sdp) => self.rtc(RtcEvent::LocalAnswer(sdp)),
+                    Err(err) => self.rtc(RtcEvent::Failed(format!("could not answer: {err}"))),
+                }
+            }
+            Effect::ApplyAnswer {
+                answer,
+                candidates,
+                ice_servers,
+            } => {
+                if let Some(peer) = self.inner.borrow_mut().peer.as_mut() {
+                    peer.add_ice_servers(&ice_servers);
+                }
+                let Some(pc) = self.raw_peer() else { return };
+                if let Err(err) = rtc::peer::apply_answer(&pc, &answer, &candidates).await {
+                    self.rtc(RtcEvent::Failed(format!("could not use the answer: {err}")));
+                }
+            }
+            Effect::AddCandidate(candidate) => {
+                let Some(pc) = self.raw_peer() else { return };
+                // One bad candidate does not doom the call: the others may still connect.
+                let _ = rtc::peer::add_candidate(&pc, &candidate).await;
+            }
+            Effect::SetMic(on) => {
+                if let Some(local) = &self.inner.borrow().local {
+                    local.set_enabled(true, on);
+                }
+            }
+            Effect::SetCamera(on) => {
+                if let Some(local) = &self.inner.borrow().local {
+                    local.set_enabled(false, on);
+                }
+            }
+            Effect::Ring(on) => {
+                let caller = self
+                    .inner
+                    .borrow()
+                    .machine
+                    .call()
+                    .map(|c| c.peer.name.clone());
+                let ringer = if on {
+                    caller.map(|name| Ringer::start(&name))
+                } else {
+                    None
+                };
+                self.inner.borrow_mut().ringer = ringer;
+            }
+            Effect::Close => {
+                let (peer, local, ringer) = {
+                    let mut i = self.inner.borrow_mut();
+                    i.view.local = None;
+                    i.view.remote = None;
+                    i.view.stats = None;
+                    (i.peer.take(), i.local.take(), i.ringer.take())
+                };
+                // Dropped outside the borrow: their Drop impls unhook closures and stop tracks.
+                drop((peer, local, ringer));
+            }
+            Effect::Notice(notice) => self.set_notice(notice),
+        }
+    }
+
+    fn raw_peer(&self) -> Option<web_sys::RtcPeerConnection> {
+        self.inner.borrow().peer.as_ref().map(PeerConnection::raw)
+    }
+}

@@ -1,0 +1,241 @@
+//! One RTCPeerConnection and the closures it calls back into.
+
+use hearsay_shared::call::{IceCandidate, IceServer};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcIceConnectionState, RtcIceServer,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+use yew::Callback;
+
+use super::js_error;
+
+/// Where the connection's events go.
+pub struct PeerEvents {
+    pub candidate: Callback<IceCandidate>,
+    pub connected: Callback<()>,
+    pub failed: Callback<String>,
+    /// The stream remote tracks arrive in (the same stream each time).
+    pub remote_stream: Callback<MediaStream>,
+}
+
+pub struct PeerConnection {
+    pc: RtcPeerConnection,
+    remote: MediaStream,
+    ice_servers: Vec<IceServer>,
+    relay_only: bool,
+    _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
+    _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
+    _on_ice_state: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+fn configuration(servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
+    let list = js_sys::Array::new();
+    for server in servers {
+        let entry = RtcIceServer::new();
+        let urls = js_sys::Array::new();
+        for url in &server.urls {
+            urls.push(&url.into());
+        }
+        entry.set_urls(&urls);
+        if let Some(u) = &server.username {
+            entry.set_username(u);
+        }
+        if let Some(c) = &server.credential {
+            entry.set_credential(c);
+        }
+        list.push(&entry);
+    }
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&list);
+    if relay_only {
+        config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    config
+}
+
+impl PeerConnection {
+    /// `relay_only` forces every path through TURN (iceTransportPolicy "relay"), for tests and privacy.
+    pub fn open(
+        ice_servers: Vec<IceServer>,
+        relay_only: bool,
+        events: PeerEvents,
+    ) -> Result<Self, String> {
+        let pc =
+            RtcPeerConnection::new_with_configuration(&configuration(&ice_servers, relay_only))
+                .map_err(|e| js_error(&e))?;
+        let remote = MediaStream::new().map_err(|e| js_error(&e))?;
+
+        let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new({
+            let cb = events.candidate;
+            move |event: RtcPeerConnectionIceEvent| {
+                if let Some(c) = event.candidate() {
+                    if c.candidate().is_empty() {
+                        return; // end-of-candidates marker
+                    }
+                    cb.emit(IceCandidate {
+                        candidate: c.candidate(),
+                        sdp_mid: c.sdp_mid(),
+                        sdp_m_line_index: c.sdp_m_line_index(),
+                    });
+                }
+            }
+        });
+        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+
+        let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new({
+            let remote = remote.clone();
+            let cb = events.remote_stream;
+            move |event: RtcTrackEvent| {
+                remote.add_track(&event.track());
+                cb.emit(remote.clone());
+            }
+        });
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+
+        let on_ice_state = Closure::<dyn FnMut(web_sys::Event)>::new({
+            let pc = pc.clone();
+            let (connected, failed) = (events.connected, events.failed);
+            move |_| match pc.ice_connection_state() {
+                RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+                    connected.emit(())
+                }
+                RtcIceConnectionState::Failed => failed
+                    .emit("ICE failed: no network path between the two browsers worked".into()),
+                _ => {}
+            }
+        });
+        pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
+
+        Ok(Self {
+            pc,
+            remote,
+            ice_servers,
+            relay_only,
+            _on_candidate: on_candidate,
+            _on_track: on_track,
+            _on_ice_state: on_ice_state,
+        })
+    }
+
+    pub fn remote_stream(&self) -> MediaStream {
+        self.remote.clone()
+    }
+
+    /// The underlying connection, for async work that must not hold a borrow of this wrapper.
+    pub fn raw(&self) -> RtcPeerConnection {
+        self.pc.clone()
+    }
+
+    pub fn add_local(&self, stream: &MediaStream) {
+        for track in stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                self.pc.add_track_0(&track, stream);
+            }
+        }
+    }
+
+    /// With nothing to send, still ask to receive audio and video.
+    pub fn add_receive_only(&self) {
+        let init = web_sys::RtcRtpTransceiverInit::new();
+        init.set_direction(web_sys::RtcRtpTransceiverDirection::Recvonly);
+        self.pc.add_transceiver_with_str_and_init("audio", &init);
+        self.pc.add_transceiver_with_str_and_init("video", &init);
+    }
+
+    /// Adds the peer's TURN servers to the configuration (used by later gathering and ICE restarts).
+    pub fn add_ice_servers(&mut self, extra: &[IceServer]) {
+        if extra.is_empty() {
+            return;
+        }
+        self.ice_servers.extend(extra.iter().cloned());
+        let _ = self.pc.set_configuration_with_configuration(&configuration(
+            &self.ice_servers,
+            self.relay_only,
+        ));
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.pc.set_onicecandidate(None);
+        self.pc.set_ontrack(None);
+        self.pc.set_oniceconnectionstatechange(None);
+        self.pc.close();
+    }
+}
+
+fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(sdp);
+    init
+}
+
+fn sdp_of(value: wasm_bindgen::JsValue) -> Result<String, String> {
+    js_sys::Reflect::get(&value, &"sdp".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or_else(|| "the browser returned a description without SDP".into())
+}
+
+/// Creates an offer and sets it as the local description; returns its SDP.
+pub async fn create_offer(pc: &RtcPeerConnection) -> Result<String, String> {
+    let offer = JsFuture::from(pc.create_offer())
+        .await
+        .map_err(|e| js_error(&e))?;
+    let sdp = sdp_of(offer)?;
+    JsFuture::from(pc.set_local_description(&description(RtcSdpType::Offer, &sdp)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(sdp)
+}
+
+/// Sets the remote offer, adds `candidates`, creates and sets an answer; returns its SDP.
+pub async fn answer_offer(
+    pc: &RtcPeerConnection,
+    offer: &str,
+    candidates: &[IceCandidate],
+) -> Result<String, String> {
+    JsFuture::from(pc.set_remote_description(&description(RtcSdpType::Offer, offer)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    for c in candidates {
+        add_candidate(pc, c).await?;
+    }
+    let answer = JsFuture::from(pc.create_answer())
+        .await
+        .map_err(|e| js_error(&e))?;
+    let sdp = sdp_of(answer)?;
+    JsFuture::from(pc.set_local_description(&description(RtcSdpType::Answer, &sdp)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(sdp)
+}
+
+/// Sets the remote answer and adds `candidates`.
+pub async fn apply_answer(
+    pc: &RtcPeerConnection,
+    answer: &str,
+    candidates: &[IceCandidate],
+) -> Result<(), String> {
+    JsFuture::from(pc.set_remote_description(&description(RtcSdpType::Answer, answer)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    for c in candidates {
+        add_candidate(pc, c).await?;
+    }
+    Ok(())
+}
+
+pub async fn add_candidate(pc: &RtcPeerConnection, c: &IceCandidate) -> Result<(), String> {
+    let init = RtcIceCandidateInit::new(&c.candidate);
+    init.set_sdp_mid(c.sdp_mid.as_deref());
+    init.set_sdp_m_line_index(c.sdp_m_line_index);
+    JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(())
+}

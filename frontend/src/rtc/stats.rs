@@ -1,0 +1,69 @@
+//! What getStats() says about a running call: proof that media flows, and which kind of path it takes.
+
+use std::collections::HashMap;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::RtcPeerConnection;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallStats {
+    pub video_frames_decoded: u64,
+    pub video_packets_received: u64,
+    pub audio_packets_received: u64,
+    pub bytes_received: u64,
+    /// `host`, `srflx`, `prflx` or `relay` for each end of the selected candidate pair.
+    pub local_candidate: Option<String>,
+    pub remote_candidate: Option<String>,
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn num(v: &JsValue, key: &str) -> u64 {
+    get(v, key).as_f64().unwrap_or(0.0) as u64
+}
+
+fn text(v: &JsValue, key: &str) -> Option<String> {
+    get(v, key).as_string()
+}
+
+pub async fn collect_stats(pc: &RtcPeerConnection) -> Option<CallStats> {
+    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let mut by_id: HashMap<String, JsValue> = HashMap::new();
+    for entry in js_sys::try_iter(&report).ok()??.flatten() {
+        let pair = js_sys::Array::from(&entry);
+        if let Some(id) = pair.get(0).as_string() {
+            by_id.insert(id, pair.get(1));
+        }
+    }
+    let mut stats = CallStats::default();
+    let mut selected_pair = None;
+    for stat in by_id.values() {
+        match text(stat, "type").as_deref() {
+            Some("inbound-rtp") => {
+                stats.bytes_received += num(stat, "bytesReceived");
+                match text(stat, "kind").as_deref() {
+                    Some("video") => {
+                        stats.video_frames_decoded += num(stat, "framesDecoded");
+                        stats.video_packets_received += num(stat, "packetsReceived");
+                    }
+                    Some("audio") => stats.audio_packets_received += num(stat, "packetsReceived"),
+                    _ => {}
+                }
+            }
+            Some("transport") => selected_pair = text(stat, "selectedCandidatePairId"),
+            _ => {}
+        }
+    }
+    if let Some(pair) = selected_pair.and_then(|id| by_id.get(&id)) {
+        let kind = |id: Option<String>| {
+            id.and_then(|id| by_id.get(&id))
+                .and_then(|c| text(c, "candidateType"))
+        };
+        stats.local_candidate = kind(text(pair, "localCandidateId"));
+        stats.remote_candidate = kind(text(pair, "remoteCandidateId"));
+    }
+    Some(stats)
+}
