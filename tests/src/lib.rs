@@ -196,6 +196,7 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--ignore-certificate-errors",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--window-size=1280,800",
+    "--autoplay-policy=no-user-gesture-required",
 ];
 
 /// One headless Chromium session behind its own chromedriver.
@@ -206,7 +207,18 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser with fake camera and microphone that grants the page access to both.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(true).await
+    }
+
+    /// A browser whose profile blocks the camera (the microphone is still allowed), as when a person denies
+    /// camera access: getUserMedia with video fails with NotAllowedError.
+    pub async fn start_without_camera() -> anyhow::Result<Self> {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(camera_allowed: bool) -> anyhow::Result<Self> {
         let chromium = which("chromium").or_else(|| which("chromium-browser")).context(
             "Chromium is not installed: `cargo xtask test` installs it (apt-get install chromium chromium-driver)",
         )?;
@@ -227,12 +239,23 @@ impl Browser {
             .tempdir()?;
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        // Content settings: 1 allows, 2 blocks. The fake-UI flag would grant everything, so it goes when the
+        // camera is to be blocked.
+        let prefs = if camera_allowed {
+            serde_json::json!({})
+        } else {
+            args.retain(|a| a != "--use-fake-ui-for-media-stream");
+            serde_json::json!({
+                "profile.default_content_setting_values.media_stream_camera": 2,
+                "profile.default_content_setting_values.media_stream_mic": 1,
+            })
+        };
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
         caps.insert("acceptInsecureCerts".into(), true.into());
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": chromium, "args": args }),
+            serde_json::json!({ "binary": chromium, "args": args, "prefs": prefs }),
         );
         // fantoccini's TLS stack brings both of rustls' crypto providers into the build, so rustls cannot pick one
         // by itself: choose ring, the one the node uses. A second install in the same process is a harmless no-op.
