@@ -63,7 +63,10 @@ struct Inner {
     ringer: Option<Ringer>,
     timer: Option<Timeout>,
     stats_timer: Option<Interval>,
+    /// The view being built: effects and browser callbacks write media, stats and notices here.
     view: CallView,
+    /// The view the components last got; a new one is published only when they differ.
+    published: CallView,
     send: Callback<(String, Signal)>,
     publish: Callback<CallView>,
     relay_only: bool,
@@ -91,6 +94,7 @@ impl CallController {
                 timer: None,
                 stats_timer: None,
                 view: CallView::default(),
+                published: CallView::default(),
                 send,
                 publish,
                 relay_only,
@@ -202,9 +206,9 @@ impl CallController {
     fn refresh(&self) {
         let (view, publish) = {
             let mut i = self.inner.borrow_mut();
-            let mut view = i.view.clone();
-            view.phase = i.machine.phase();
-            view.call = i.machine.call().cloned();
+            i.view.phase = i.machine.phase();
+            i.view.call = i.machine.call().cloned();
+            let view = i.view.clone();
             let in_call = matches!(view.phase, Phase::Connecting | Phase::InCall);
             if in_call && i.stats_timer.is_none() {
                 let weak = self.weak();
@@ -216,10 +220,10 @@ impl CallController {
             } else if !in_call {
                 i.stats_timer = None;
             }
-            if view == i.view {
+            if view == i.published {
                 return;
             }
-            i.view = view.clone();
+            i.published = view.clone();
             (view, i.publish.clone())
         };
         publish.emit(view);
