@@ -110,11 +110,13 @@ pub enum Signal {
         kind: SdpKind,
         sdp: String,
     },
-    /// What the sender currently sends, so the other side can say "camera off".
+    /// What the sender currently sends, so the other side can say "camera off" or "sharing their screen".
     MediaState {
         call: CallId,
         mic_on: bool,
         camera_on: bool,
+        #[serde(default)]
+        screen_on: bool,
     },
 }
 

@@ -203,7 +203,7 @@ const CHROMIUM_ARGS: &[&str] = &[
 pub struct Browser {
     pub client: Client,
     _driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -275,7 +275,7 @@ impl Browser {
         Ok(Self {
             client,
             _driver: driver,
-            _profile: profile,
+            profile,
         })
     }
 
@@ -306,8 +306,19 @@ impl Browser {
     }
 
     pub async fn close(self) -> anyhow::Result<()> {
-        self.client.close().await?;
+        self.client.clone().close().await?;
         Ok(())
+    }
+}
+
+impl Drop for Browser {
+    /// chromedriver does not take its Chromium down when it is killed, so a test that fails before `close` would
+    /// leave a browser running. Every process of this browser has the unique profile dir on its command line.
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            .status();
     }
 }
 

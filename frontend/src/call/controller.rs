@@ -14,8 +14,10 @@ use hearsay_shared::call::{CallId, Signal};
 use web_sys::MediaStream;
 use yew::Callback;
 
-use super::machine::{CallInfo, CallMachine, Effect, IceConfig, Intent, Peer, Phase, RtcEvent};
-use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer};
+use super::machine::{
+    CallInfo, CallMachine, Effect, IceConfig, Intent, Peer, Phase, Role, RtcEvent,
+};
+use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer, ScreenShare};
 
 /// What the components show of the call.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +62,7 @@ struct Inner {
     working: bool,
     peer: Option<PeerConnection>,
     local: Option<LocalMedia>,
+    screen: Option<ScreenShare>,
     ringer: Option<Ringer>,
     timer: Option<Timeout>,
     stats_timer: Option<Interval>,
@@ -90,6 +93,7 @@ impl CallController {
                 working: false,
                 peer: None,
                 local: None,
+                screen: None,
                 ringer: None,
                 timer: None,
                 stats_timer: None,
@@ -303,9 +307,9 @@ impl CallController {
                 match PeerConnection::open(ice_servers, relay_only, events) {
                     Ok(peer) => {
                         let mut i = self.inner.borrow_mut();
-                        match &i.local {
-                            Some(local) => peer.add_local(&local.stream),
-                            None => peer.add_receive_only(),
+                        // The callee attaches its tracks to the transceivers the offer creates (see AnswerOffer).
+                        if i.machine.call().is_some_and(|c| c.role == Role::Caller) {
+                            peer.attach_caller(i.local.as_ref().map(|l| &l.stream));
                         }
                         i.view.remote = Some(peer.remote_stream());
                         i.peer = Some(peer);
@@ -326,7 +330,8 @@ impl CallController {
             }
             Effect::AnswerOffer { offer, candidates } => {
                 let Some(pc) = self.raw_peer() else { return };
-                match rtc::peer::answer_offer(&pc, &offer, &candidates).await {
+                let local = self.inner.borrow().local.as_ref().map(|l| l.stream.clone());
+                match rtc::peer::answer_offer(&pc, &offer, &candidates, local.as_ref()).await {
                     Ok(sdp) => self.rtc(RtcEvent::LocalAnswer(sdp)),
                     Err(err) => self.rtc(RtcEvent::Failed(format!("could not answer: {err}"))),
                 }
@@ -359,6 +364,49 @@ impl CallController {
                     local.set_enabled(false, on);
                 }
             }
+            Effect::SetScreen(true) => {
+                let Some(pc) = self.raw_peer() else { return };
+                let weak = self.weak();
+                let on_ended = move || {
+                    if let Some(ctrl) = CallController::from_weak(&weak) {
+                        ctrl.rtc(RtcEvent::ScreenEnded);
+                    }
+                };
+                let shared = match rtc::share_screen(on_ended).await {
+                    Ok(screen) => rtc::peer::replace_video(&pc, Some(&screen.track))
+                        .await
+                        .map(|()| screen),
+                    Err(err) => Err(err),
+                };
+                match shared {
+                    Ok(screen) => {
+                        {
+                            let mut i = self.inner.borrow_mut();
+                            i.view.local = Some(screen.stream.clone());
+                            i.screen = Some(screen);
+                        }
+                        self.rtc(RtcEvent::ScreenStarted);
+                    }
+                    Err(err) => self.rtc(RtcEvent::ScreenUnavailable(err)),
+                }
+            }
+            Effect::SetScreen(false) => {
+                let (screen, camera) = {
+                    let mut i = self.inner.borrow_mut();
+                    let camera = i.local.as_ref().map(|l| l.stream.clone());
+                    i.view.local = camera.clone();
+                    (i.screen.take(), camera)
+                };
+                drop(screen);
+                if let Some(pc) = self.raw_peer() {
+                    let track = camera
+                        .as_ref()
+                        .and_then(|s| rtc::peer::first_track(s, "video"));
+                    if let Err(err) = rtc::peer::replace_video(&pc, track.as_ref()).await {
+                        self.set_notice(format!("Could not switch back to the camera: {err}"));
+                    }
+                }
+            }
             Effect::Ring(on) => {
                 let caller = self
                     .inner
@@ -374,15 +422,20 @@ impl CallController {
                 self.inner.borrow_mut().ringer = ringer;
             }
             Effect::Close => {
-                let (peer, local, ringer) = {
+                let (peer, local, screen, ringer) = {
                     let mut i = self.inner.borrow_mut();
                     i.view.local = None;
                     i.view.remote = None;
                     i.view.stats = None;
-                    (i.peer.take(), i.local.take(), i.ringer.take())
+                    (
+                        i.peer.take(),
+                        i.local.take(),
+                        i.screen.take(),
+                        i.ringer.take(),
+                    )
                 };
                 // Dropped outside the borrow: their Drop impls unhook closures and stop tracks.
-                drop((peer, local, ringer));
+                drop((peer, local, screen, ringer));
             }
             Effect::Notice(notice) => self.set_notice(notice),
         }

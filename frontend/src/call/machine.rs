@@ -101,6 +101,8 @@ pub enum Intent {
     HangUp,
     SetMic(bool),
     SetCamera(bool),
+    /// Share the screen in place of the camera, or go back to the camera.
+    SetScreen(bool),
     /// Leave the "call ended" view.
     Dismiss,
 }
@@ -121,6 +123,11 @@ pub enum RtcEvent {
     LocalAnswer(String),
     LocalCandidate(IceCandidate),
     Connected,
+    /// Screen sharing started (the person picked a screen) or could not start.
+    ScreenStarted,
+    ScreenUnavailable(String),
+    /// The person stopped sharing with the browser's own control.
+    ScreenEnded,
     /// ICE failed, or a browser call failed: the call cannot go on.
     Failed(String),
 }
@@ -155,6 +162,9 @@ pub enum Effect {
     AddCandidate(IceCandidate),
     SetMic(bool),
     SetCamera(bool),
+    /// Ask for a screen (answer with ScreenStarted / ScreenUnavailable) and send it instead of the camera, or stop
+    /// sharing and send the camera again.
+    SetScreen(bool),
     /// Start or stop the ring sound and attention cues.
     Ring(bool),
     /// Close the peer connection and release local media.
@@ -182,8 +192,11 @@ pub struct CallInfo {
     pub sending: CallMedia,
     pub mic_on: bool,
     pub camera_on: bool,
+    /// This side sends its screen instead of its camera.
+    pub screen_on: bool,
     pub peer_mic_on: bool,
     pub peer_camera_on: bool,
+    pub peer_screen_on: bool,
     /// When the media connected.
     pub connected_at: Option<u64>,
 }
@@ -294,8 +307,10 @@ impl CallMachine {
                     sending: media,
                     mic_on: media.audio(),
                     camera_on: media.video(),
+                    screen_on: false,
                     peer_mic_on: true,
                     peer_camera_on: true,
+                    peer_screen_on: false,
                     connected_at: None,
                 });
                 self.nego = Negotiation::default();
@@ -363,12 +378,25 @@ impl CallMachine {
             call.camera_on = on;
             self.effects.push_back(Effect::SetCamera(on));
         }
-        let (id, mic_on, camera_on) = (call.id, call.mic_on, call.camera_on);
-        self.send(Signal::MediaState {
-            call: id,
-            mic_on,
-            camera_on,
-        });
+        self.send_media_state();
+    }
+
+    fn send_media_state(&mut self) {
+        let Some(call) = &self.call else { return };
+        let signal = Signal::MediaState {
+            call: call.id,
+            mic_on: call.mic_on,
+            camera_on: call.camera_on,
+            screen_on: call.screen_on,
+        };
+        self.send(signal);
+    }
+
+    fn screen_stopped(&mut self) {
+        if let Some(call) = &mut self.call {
+            call.screen_on = false;
+        }
+        self.send_media_state();
     }
 
     /// A signal from key `from` (verified by the node), with the sender's name and fingerprint.
@@ -409,8 +437,10 @@ impl CallMachine {
                     sending: media,
                     mic_on: media.audio(),
                     camera_on: media.video(),
+                    screen_on: false,
                     peer_mic_on: media.audio(),
                     peer_camera_on: media.video(),
+                    peer_screen_on: false,
                     connected_at: None,
                 });
                 self.nego = Negotiation {
@@ -471,11 +501,15 @@ impl CallMachine {
                 self.end(reason);
             }
             Signal::MediaState {
-                mic_on, camera_on, ..
+                mic_on,
+                camera_on,
+                screen_on,
+                ..
             } => {
                 if let Some(call) = &mut self.call {
                     call.peer_mic_on = mic_on;
                     call.peer_camera_on = camera_on;
+                    call.peer_screen_on = screen_on;
                 }
             }
             // Renegotiation (Description) is handled by the in-call sharing work; other signals are stale.
@@ -561,6 +595,21 @@ impl CallMachine {
                 if let Some(c) = &mut self.call {
                     c.connected_at = Some(now);
                 }
+            }
+            RtcEvent::ScreenStarted if self.phase == Phase::InCall => {
+                if let Some(c) = &mut self.call {
+                    c.screen_on = true;
+                }
+                self.send_media_state();
+            }
+            RtcEvent::ScreenUnavailable(reason) => {
+                self.effects.push_back(Effect::Notice(format!(
+                    "Screen sharing did not start: {reason}"
+                )));
+            }
+            RtcEvent::ScreenEnded if call.screen_on => {
+                self.screen_stopped();
+                self.effects.push_back(Effect::SetScreen(false));
             }
             RtcEvent::Failed(reason) => self.fail(reason),
             _ => {}

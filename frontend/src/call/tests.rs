@@ -78,6 +78,7 @@ impl Side {
                     self.machine.handle_rtc(now, RtcEvent::Connected);
                 }
                 Effect::ApplyAnswer { .. } => self.machine.handle_rtc(now, RtcEvent::Connected),
+                Effect::SetScreen(true) => self.machine.handle_rtc(now, RtcEvent::ScreenStarted),
                 _ => {}
             }
         }
@@ -377,4 +378,63 @@ fn ice_failure_ends_the_call_with_the_reason() {
             .any(|e| matches!(e, Effect::Notice(n) if n == "ICE failed"))
     );
     assert_eq!(b.machine.phase(), Phase::Ended(EndReason::HungUpByPeer));
+}
+
+#[test]
+fn screen_sharing_switches_and_the_peer_knows_which_it_gets() {
+    let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
+    call(&mut a, &b, CallMedia::AudioVideo);
+    settle(&mut a, &mut b, 0);
+    b.machine.handle_intent(
+        1,
+        Intent::Accept {
+            media: CallMedia::AudioVideo,
+        },
+    );
+    settle(&mut a, &mut b, 1);
+    a.machine.handle_intent(2, Intent::SetScreen(true));
+    settle(&mut a, &mut b, 2);
+    assert!(a.machine.call().unwrap().screen_on);
+    assert!(b.machine.call().unwrap().peer_screen_on);
+    // The person stops sharing with the browser's own button: back to the camera, and the peer is told.
+    a.machine.handle_rtc(3, RtcEvent::ScreenEnded);
+    settle(&mut a, &mut b, 3);
+    assert!(!a.machine.call().unwrap().screen_on);
+    assert!(!b.machine.call().unwrap().peer_screen_on);
+    assert_eq!(
+        a.effects
+            .iter()
+            .filter(|e| **e == Effect::SetScreen(false))
+            .count(),
+        1
+    );
+    assert_eq!(
+        a.machine.phase(),
+        Phase::InCall,
+        "the call goes on throughout"
+    );
+}
+
+#[test]
+fn a_refused_screen_picker_leaves_the_camera_on() {
+    let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
+    call(&mut a, &b, CallMedia::AudioVideo);
+    settle(&mut a, &mut b, 0);
+    b.machine.handle_intent(
+        1,
+        Intent::Accept {
+            media: CallMedia::AudioVideo,
+        },
+    );
+    settle(&mut a, &mut b, 1);
+    a.machine
+        .handle_rtc(2, RtcEvent::ScreenUnavailable("NotAllowedError".into()));
+    settle(&mut a, &mut b, 2);
+    let info = a.machine.call().unwrap();
+    assert!(!info.screen_on && info.camera_on);
+    assert!(
+        a.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Notice(n) if n.contains("Screen sharing did not start")))
+    );
 }

@@ -52,18 +52,21 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                 <main class="stage in-call" id="in-call" data-phase={if connected { "in_call" } else { "connecting" }}>
                     <div class="remote">
                         <super::VideoView id="remote-video" stream={view.remote.clone()} />
-                        if !call.peer_camera_on || !call.offered.video() && call.role == crate::call::machine::Role::Callee {
+                        if !call.peer_camera_on && !call.peer_screen_on {
                             <div class="camera-off" id="peer-camera-off">{ format!("{}'s camera is off", call.peer.name) }</div>
                         }
                         <div class="call-header">
                             <strong>{ &call.peer.name }</strong>
+                            if call.peer_screen_on {
+                                <span id="peer-sharing" class="muted">{ "is sharing their screen" }</span>
+                            }
                             if connected {
                                 <CallDuration since={call.connected_at.unwrap_or_default()} />
                             } else {
                                 <span id="call-duration" class="muted">{ "Connecting…" }</span>
                             }
                         </div>
-                        if view.local.is_some() && call.camera_on {
+                        if view.local.is_some() && (call.camera_on || call.screen_on) {
                             <super::VideoView id="local-video" class="preview" stream={view.local.clone()} muted=true />
                         }
                     </div>
@@ -78,6 +81,11 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             aria-pressed={(!call.camera_on).to_string()}
                             onclick={intent(Intent::SetCamera(!call.camera_on))}>
                             { if call.camera_on { "Camera off" } else { "Camera on" } }
+                        </button>
+                        <button id="toggle-screen" disabled={!connected}
+                            aria-pressed={call.screen_on.to_string()}
+                            onclick={intent(Intent::SetScreen(!call.screen_on))}>
+                            { if call.screen_on { "Stop sharing" } else { "Share screen" } }
                         </button>
                         <button id="hang-up" class="danger" onclick={intent(Intent::HangUp)}>{ "Hang up" }</button>
                     </div>

@@ -80,3 +80,48 @@ fn describe(err: &wasm_bindgen::JsValue, media: CallMedia) -> String {
         _ => format!("{what} unavailable ({})", super::js_error(err)),
     }
 }
+
+/// A shared screen; dropping it stops the capture and unhooks the "stopped from the browser" callback.
+pub struct ScreenShare {
+    pub stream: MediaStream,
+    pub track: MediaStreamTrack,
+    _on_ended: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl Drop for ScreenShare {
+    fn drop(&mut self) {
+        self.track.set_onended(None);
+        self.track.stop();
+    }
+}
+
+/// Asks the person to pick a screen or window; `on_ended` runs when they stop sharing from the browser's own UI.
+pub async fn share_screen(on_ended: impl FnMut() + 'static) -> Result<ScreenShare, String> {
+    let devices = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .media_devices()
+        .map_err(|_| "this browser cannot share screens")?;
+    let constraints = web_sys::DisplayMediaStreamConstraints::new();
+    constraints.set_video(&true.into());
+    let promise = devices
+        .get_display_media_with_constraints(&constraints)
+        .map_err(|e| super::js_error(&e))?;
+    let stream: MediaStream = JsFuture::from(promise)
+        .await
+        .map_err(|e| super::js_error(&e))?
+        .dyn_into()
+        .map_err(|_| "getDisplayMedia gave no stream")?;
+    let track: MediaStreamTrack = stream
+        .get_video_tracks()
+        .get(0)
+        .dyn_into()
+        .map_err(|_| "the shared screen has no video track")?;
+    let on_ended = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(on_ended);
+    track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
+    Ok(ScreenShare {
+        stream,
+        track,
+        _on_ended: on_ended,
+    })
+}

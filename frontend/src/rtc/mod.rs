@@ -6,7 +6,7 @@ pub mod peer;
 mod ringer;
 mod stats;
 
-pub use media::{LocalMedia, acquire};
+pub use media::{LocalMedia, ScreenShare, acquire, share_screen};
 pub use peer::{PeerConnection, PeerEvents};
 pub use ringer::Ringer;
 pub use stats::{CallStats, collect_stats};

@@ -130,20 +130,19 @@ impl PeerConnection {
         self.pc.clone()
     }
 
-    pub fn add_local(&self, stream: &MediaStream) {
-        for track in stream.get_tracks().iter() {
-            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
-                self.pc.add_track_0(&track, stream);
+    /// The caller's side: one audio and one video transceiver, both send-and-receive, carrying the local tracks
+    /// when there are any. Every call has the same two, so a screen or a camera can later be swapped in with
+    /// replaceTrack and no renegotiation.
+    pub fn attach_caller(&self, local: Option<&MediaStream>) {
+        let init = web_sys::RtcRtpTransceiverInit::new();
+        init.set_direction(web_sys::RtcRtpTransceiverDirection::Sendrecv);
+        for kind in ["audio", "video"] {
+            let transceiver = self.pc.add_transceiver_with_str_and_init(kind, &init);
+            if let Some(track) = local.and_then(|s| first_track(s, kind)) {
+                // On a fresh transceiver replaceTrack completes at once; there is nothing to wait for.
+                let _ = transceiver.sender().replace_track(Some(&track));
             }
         }
-    }
-
-    /// With nothing to send, still ask to receive audio and video.
-    pub fn add_receive_only(&self) {
-        let init = web_sys::RtcRtpTransceiverInit::new();
-        init.set_direction(web_sys::RtcRtpTransceiverDirection::Recvonly);
-        self.pc.add_transceiver_with_str_and_init("audio", &init);
-        self.pc.add_transceiver_with_str_and_init("video", &init);
     }
 
     /// Adds the peer's TURN servers to the configuration (used by later gathering and ICE restarts).
@@ -193,15 +192,60 @@ pub async fn create_offer(pc: &RtcPeerConnection) -> Result<String, String> {
     Ok(sdp)
 }
 
-/// Sets the remote offer, adds `candidates`, creates and sets an answer; returns its SDP.
+/// The first track of `kind` ("audio" or "video") in `stream`.
+pub fn first_track(stream: &MediaStream, kind: &str) -> Option<web_sys::MediaStreamTrack> {
+    let tracks = if kind == "audio" {
+        stream.get_audio_tracks()
+    } else {
+        stream.get_video_tracks()
+    };
+    tracks.get(0).dyn_into().ok()
+}
+
+/// The sender of the call's video transceiver (camera or screen).
+pub fn video_sender(pc: &RtcPeerConnection) -> Option<web_sys::RtcRtpSender> {
+    pc.get_transceivers()
+        .iter()
+        .filter_map(|t| t.dyn_into::<web_sys::RtcRtpTransceiver>().ok())
+        .find(|t| t.receiver().track().kind() == "video")
+        .map(|t| t.sender())
+}
+
+/// Sends `track` (or nothing) on the video transceiver without renegotiating.
+pub async fn replace_video(
+    pc: &RtcPeerConnection,
+    track: Option<&web_sys::MediaStreamTrack>,
+) -> Result<(), String> {
+    let sender = video_sender(pc).ok_or("the call has no video transceiver")?;
+    JsFuture::from(sender.replace_track(track))
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(())
+}
+
+/// The callee's side: sets the remote offer, puts the local tracks on the transceivers the offer created (so the
+/// same two transceivers as the caller's exist), adds `candidates`, creates and sets an answer; returns its SDP.
 pub async fn answer_offer(
     pc: &RtcPeerConnection,
     offer: &str,
     candidates: &[IceCandidate],
+    local: Option<&MediaStream>,
 ) -> Result<String, String> {
     JsFuture::from(pc.set_remote_description(&description(RtcSdpType::Offer, offer)))
         .await
         .map_err(|e| js_error(&e))?;
+    for transceiver in pc.get_transceivers().iter() {
+        let Ok(transceiver) = transceiver.dyn_into::<web_sys::RtcRtpTransceiver>() else {
+            continue;
+        };
+        transceiver.set_direction(web_sys::RtcRtpTransceiverDirection::Sendrecv);
+        let kind = transceiver.receiver().track().kind();
+        if let Some(track) = local.and_then(|s| first_track(s, &kind)) {
+            JsFuture::from(transceiver.sender().replace_track(Some(&track)))
+                .await
+                .map_err(|e| js_error(&e))?;
+        }
+    }
     for c in candidates {
         add_candidate(pc, c).await?;
     }
