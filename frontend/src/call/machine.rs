@@ -353,6 +353,16 @@ impl CallMachine {
             (Phase::Connecting | Phase::InCall, Intent::SetCamera(on)) => {
                 self.set_media(None, Some(on))
             }
+            (Phase::InCall, Intent::SetScreen(on)) => {
+                let sharing = self.call.as_ref().is_some_and(|c| c.screen_on);
+                if on != sharing {
+                    // Stopping takes effect now; starting once the person has picked a screen.
+                    if !on {
+                        self.screen_stopped();
+                    }
+                    self.effects.push_back(Effect::SetScreen(on));
+                }
+            }
             (Phase::Ended(_), Intent::Dismiss) => {
                 self.phase = Phase::Idle;
                 self.call = None;
