@@ -117,6 +117,7 @@ pub fn app() -> Html {
                     version={state.node.as_ref().map(|n| n.version.clone())}
                     call={state.call.clone()}
                     on_intent={on_intent.clone()}
+                    calls={services.calls.clone()}
                 />
             </div>
             if state.call.phase == Phase::RingingIn {

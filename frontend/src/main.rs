@@ -10,6 +10,7 @@ mod call;
 mod components;
 mod node_link;
 mod rtc;
+mod share;
 mod state;
 
 fn main() {

@@ -17,7 +17,10 @@ use yew::Callback;
 use super::machine::{
     CallInfo, CallMachine, Effect, IceConfig, Intent, Peer, Phase, Role, RtcEvent,
 };
+use crate::rtc::channel::{ChannelEvents, DataChannel};
 use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer, ScreenShare};
+use crate::share::chat::{ChatAction, ChatLog};
+use crate::share::{safety, wire};
 
 /// What the components show of the call.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +32,10 @@ pub struct CallView {
     pub local: Option<MediaStream>,
     pub remote: Option<MediaStream>,
     pub stats: Option<CallStats>,
+    /// This call's chat.
+    pub chat: ChatLog,
+    /// The code both people can compare (see [`safety`]); known once both descriptions are.
+    pub safety_code: Option<String>,
 }
 
 impl Default for CallView {
@@ -40,6 +47,8 @@ impl Default for CallView {
             local: None,
             remote: None,
             stats: None,
+            chat: ChatLog::default(),
+            safety_code: None,
         }
     }
 }
@@ -63,7 +72,12 @@ struct Inner {
     peer: Option<PeerConnection>,
     local: Option<LocalMedia>,
     screen: Option<ScreenShare>,
+    chat: Option<DataChannel>,
     ringer: Option<Ringer>,
+    /// This user's identity key, for the safety code.
+    own_key: Option<String>,
+    local_fingerprint: Option<String>,
+    remote_fingerprint: Option<String>,
     timer: Option<Timeout>,
     stats_timer: Option<Interval>,
     /// The view being built: effects and browser callbacks write media, stats and notices here.
@@ -94,7 +108,11 @@ impl CallController {
                 peer: None,
                 local: None,
                 screen: None,
+                chat: None,
                 ringer: None,
+                own_key: None,
+                local_fingerprint: None,
+                remote_fingerprint: None,
                 timer: None,
                 stats_timer: None,
                 view: CallView::default(),
@@ -104,6 +122,84 @@ impl CallController {
                 relay_only,
             })),
         }
+    }
+
+    pub fn set_own_key(&self, key: String) {
+        self.inner.borrow_mut().own_key = Some(key);
+        self.update_safety_code();
+        self.refresh();
+    }
+
+    /// Sends a chat message to the peer; fails when the chat channel is not open (yet).
+    pub fn send_chat(&self, text: String) -> Result<(), String> {
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return Ok(());
+        }
+        if text.len() > wire::MAX_CHAT_BYTES {
+            return Err(format!(
+                "messages are limited to {} bytes",
+                wire::MAX_CHAT_BYTES
+            ));
+        }
+        let at = now_ms();
+        {
+            let mut i = self.inner.borrow_mut();
+            let channel = i
+                .chat
+                .as_ref()
+                .filter(|c| c.is_open())
+                .ok_or("the chat is not connected yet")?;
+            channel.send_text(&wire::encode(&wire::ChatFrame {
+                text: text.clone(),
+                sent_at: at,
+            }))?;
+            i.view.chat.apply(ChatAction::Sent { text, at });
+        }
+        self.refresh();
+        Ok(())
+    }
+
+    pub fn set_chat_open(&self, open: bool) {
+        self.inner
+            .borrow_mut()
+            .view
+            .chat
+            .apply(ChatAction::SetOpen(open));
+        self.refresh();
+    }
+
+    fn chat_received(&self, text: String) {
+        match wire::decode_chat(&text) {
+            Ok(frame) => self
+                .inner
+                .borrow_mut()
+                .view
+                .chat
+                .apply(ChatAction::Received {
+                    text: frame.text,
+                    at: now_ms(),
+                }),
+            Err(err) => self.set_notice(format!("An unreadable chat message was dropped: {err}")),
+        }
+        self.refresh();
+    }
+
+    fn update_safety_code(&self) {
+        let mut i = self.inner.borrow_mut();
+        let peer_key = i.machine.call().map(|c| c.peer.key.clone());
+        let code = match (
+            &i.own_key,
+            peer_key,
+            &i.local_fingerprint,
+            &i.remote_fingerprint,
+        ) {
+            (Some(own), Some(peer), Some(local), Some(remote)) => {
+                Some(safety::safety_code((own, local), (&peer, remote)))
+            }
+            _ => None,
+        };
+        i.view.safety_code = code;
     }
 
     pub fn set_ice_config(&self, ice: IceConfig) {
@@ -210,7 +306,17 @@ impl CallController {
     fn refresh(&self) {
         let (view, publish) = {
             let mut i = self.inner.borrow_mut();
-            i.view.phase = i.machine.phase();
+            let phase = i.machine.phase();
+            let starting = matches!(phase, Phase::RingingOut | Phase::RingingIn)
+                && !matches!(i.view.phase, Phase::RingingOut | Phase::RingingIn);
+            if starting {
+                i.view.chat.apply(ChatAction::Reset);
+                i.view.safety_code = None;
+                i.view.notice = None;
+                i.local_fingerprint = None;
+                i.remote_fingerprint = None;
+            }
+            i.view.phase = phase;
             i.view.call = i.machine.call().cloned();
             let view = i.view.clone();
             let in_call = matches!(view.phase, Phase::Connecting | Phase::InCall);
@@ -304,9 +410,31 @@ impl CallController {
                     }),
                 };
                 let relay_only = self.inner.borrow().relay_only;
+                let weak = self.weak();
                 match PeerConnection::open(ice_servers, relay_only, events) {
                     Ok(peer) => {
                         let mut i = self.inner.borrow_mut();
+                        let chat_events = ChannelEvents {
+                            text: Callback::from({
+                                let weak = weak.clone();
+                                move |text| {
+                                    if let Some(ctrl) = CallController::from_weak(&weak) {
+                                        ctrl.chat_received(text);
+                                    }
+                                }
+                            }),
+                            binary: Callback::noop(),
+                            drained: Callback::noop(),
+                        };
+                        // Made before the offer, so the offer has a data section; negotiated, so the callee makes
+                        // the same channel instead of waiting for it.
+                        let chat = DataChannel::open(
+                            &peer.raw(),
+                            "chat",
+                            wire::CHAT_CHANNEL_ID,
+                            chat_events,
+                        );
+                        i.chat = Some(chat);
                         // The callee attaches its tracks to the transceivers the offer creates (see AnswerOffer).
                         if i.machine.call().is_some_and(|c| c.role == Role::Caller) {
                             peer.attach_caller(i.local.as_ref().map(|l| &l.stream));
@@ -322,7 +450,11 @@ impl CallController {
             Effect::CreateOffer => {
                 let Some(pc) = self.raw_peer() else { return };
                 match rtc::peer::create_offer(&pc).await {
-                    Ok(sdp) => self.rtc(RtcEvent::LocalOffer(sdp)),
+                    Ok(sdp) => {
+                        self.inner.borrow_mut().local_fingerprint = safety::dtls_fingerprint(&sdp);
+                        self.update_safety_code();
+                        self.rtc(RtcEvent::LocalOffer(sdp))
+                    }
                     Err(err) => {
                         self.rtc(RtcEvent::Failed(format!("could not make an offer: {err}")))
                     }
@@ -331,8 +463,13 @@ impl CallController {
             Effect::AnswerOffer { offer, candidates } => {
                 let Some(pc) = self.raw_peer() else { return };
                 let local = self.inner.borrow().local.as_ref().map(|l| l.stream.clone());
+                self.inner.borrow_mut().remote_fingerprint = safety::dtls_fingerprint(&offer);
                 match rtc::peer::answer_offer(&pc, &offer, &candidates, local.as_ref()).await {
-                    Ok(sdp) => self.rtc(RtcEvent::LocalAnswer(sdp)),
+                    Ok(sdp) => {
+                        self.inner.borrow_mut().local_fingerprint = safety::dtls_fingerprint(&sdp);
+                        self.update_safety_code();
+                        self.rtc(RtcEvent::LocalAnswer(sdp))
+                    }
                     Err(err) => self.rtc(RtcEvent::Failed(format!("could not answer: {err}"))),
                 }
             }
@@ -344,6 +481,8 @@ impl CallController {
                 if let Some(peer) = self.inner.borrow_mut().peer.as_mut() {
                     peer.add_ice_servers(&ice_servers);
                 }
+                self.inner.borrow_mut().remote_fingerprint = safety::dtls_fingerprint(&answer);
+                self.update_safety_code();
                 let Some(pc) = self.raw_peer() else { return };
                 if let Err(err) = rtc::peer::apply_answer(&pc, &answer, &candidates).await {
                     self.rtc(RtcEvent::Failed(format!("could not use the answer: {err}")));
@@ -422,19 +561,22 @@ impl CallController {
                 self.inner.borrow_mut().ringer = ringer;
             }
             Effect::Close => {
-                let (peer, local, screen, ringer) = {
+                let (chat, peer, local, screen, ringer) = {
                     let mut i = self.inner.borrow_mut();
                     i.view.local = None;
                     i.view.remote = None;
                     i.view.stats = None;
                     (
+                        i.chat.take(),
                         i.peer.take(),
                         i.local.take(),
                         i.screen.take(),
                         i.ringer.take(),
                     )
                 };
-                // Dropped outside the borrow: their Drop impls unhook closures and stop tracks.
+                // Dropped outside the borrow, channels before their connection: their Drop impls unhook closures
+                // and stop tracks.
+                drop(chat);
                 drop((peer, local, screen, ringer));
             }
             Effect::Notice(notice) => self.set_notice(notice),

@@ -4,7 +4,7 @@
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use crate::call::controller::CallView;
+use crate::call::controller::{CallController, CallView};
 use crate::call::machine::{Intent, Phase};
 
 #[derive(Properties, PartialEq)]
@@ -13,6 +13,7 @@ pub struct CallStageProps {
     pub version: Option<String>,
     pub call: CallView,
     pub on_intent: Callback<Intent>,
+    pub calls: CallController,
 }
 
 fn format_duration(ms: u64) -> String {
@@ -66,6 +67,11 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                                 <span id="call-duration" class="muted">{ "Connecting…" }</span>
                             }
                         </div>
+                        if let Some(code) = &view.safety_code {
+                            <div class="safety" title="Read this to each other: if it matches, nobody is in the middle">
+                                { "Safety code " }<strong id="safety-code">{ code }</strong>
+                            </div>
+                        }
                         if view.local.is_some() && (call.camera_on || call.screen_on) {
                             <super::VideoView id="local-video" class="preview" stream={view.local.clone()} muted=true />
                         }
@@ -87,6 +93,18 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             onclick={intent(Intent::SetScreen(!call.screen_on))}>
                             { if call.screen_on { "Stop sharing" } else { "Share screen" } }
                         </button>
+                        <super::ChatPanel
+                            log={view.chat.clone()}
+                            peer_name={call.peer.name.clone()}
+                            on_send={{
+                                let calls = props.calls.clone();
+                                Callback::from(move |text| calls.send_chat(text))
+                            }}
+                            on_open={{
+                                let calls = props.calls.clone();
+                                Callback::from(move |open| calls.set_chat_open(open))
+                            }}
+                        />
                         <button id="hang-up" class="danger" onclick={intent(Intent::HangUp)}>{ "Hang up" }</button>
                     </div>
                     if let Some(stats) = &view.stats {

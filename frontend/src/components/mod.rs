@@ -1,12 +1,14 @@
 //! The page's components, one per file.
 
 mod call_stage;
+mod chat_panel;
 mod incoming_call;
 mod link_indicator;
 mod side_panel;
 mod video_view;
 
 pub use call_stage::CallStage;
+pub use chat_panel::ChatPanel;
 pub use incoming_call::IncomingCall;
 pub use link_indicator::LinkIndicator;
 pub use side_panel::SidePanel;

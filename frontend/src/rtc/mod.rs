@@ -1,6 +1,7 @@
 //! Small wrappers around the browser's media and WebRTC objects. Each owns the JS closures it registers and
 //! unregisters them when dropped, so nothing leaks when a call ends.
 
+pub mod channel;
 mod media;
 pub mod peer;
 mod ringer;

@@ -1,0 +1,9 @@
+//! What a call carries besides faces: text chat and files over data channels, and the safety code.
+//!
+//! - [`wire`]: the frames on the two data channels (chat: JSON text; files: JSON control plus binary chunks).
+//! - [`chat`]: the chat log as a reducer.
+//! - [`safety`]: the short code two people read to each other to rule out a man in the middle.
+
+pub mod chat;
+pub mod safety;
+pub mod wire;
