@@ -6,7 +6,7 @@
 //! track) may arrive while an effect is in flight, and they feed the machine like any other input.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::{Interval, Timeout};
@@ -20,6 +20,7 @@ use super::machine::{
 use crate::rtc::channel::{ChannelEvents, DataChannel};
 use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer, ScreenShare};
 use crate::share::chat::{ChatAction, ChatLog};
+use crate::share::transfer::{Direction, TransferEffect, Transfers};
 use crate::share::{safety, wire};
 
 /// What the components show of the call.
@@ -36,6 +37,10 @@ pub struct CallView {
     pub chat: ChatLog,
     /// The code both people can compare (see [`safety`]); known once both descriptions are.
     pub safety_code: Option<String>,
+    /// This call's file transfers, both ways.
+    pub transfers: Transfers,
+    /// Object URLs of received files, by incoming transfer id.
+    pub downloads: Vec<(u32, String)>,
 }
 
 impl Default for CallView {
@@ -49,6 +54,8 @@ impl Default for CallView {
             stats: None,
             chat: ChatLog::default(),
             safety_code: None,
+            transfers: Transfers::default(),
+            downloads: Vec::new(),
         }
     }
 }
@@ -73,6 +80,17 @@ struct Inner {
     local: Option<LocalMedia>,
     screen: Option<ScreenShare>,
     chat: Option<DataChannel>,
+    files: Option<DataChannel>,
+    /// Files this person offered, by outgoing id, until sent or dropped.
+    outgoing: HashMap<u32, web_sys::File>,
+    /// Received parts of incoming transfers.
+    incoming: HashMap<u32, IncomingParts>,
+    /// Accepted outgoing transfers, streamed one at a time in this order.
+    send_queue: VecDeque<u32>,
+    sending: bool,
+    /// Woken when the file channel's buffer drains; taken by the sending loop while it runs.
+    drained: Option<futures::channel::mpsc::UnboundedReceiver<()>>,
+    last_progress_publish: u64,
     ringer: Option<Ringer>,
     /// This user's identity key, for the safety code.
     own_key: Option<String>,
@@ -87,6 +105,57 @@ struct Inner {
     send: Callback<(String, Signal)>,
     publish: Callback<CallView>,
     relay_only: bool,
+}
+
+/// Received bytes of one file: recent chunks, folded into a Blob every [`FOLD_BYTES`] so the browser (which may keep
+/// large Blobs on disk) holds them rather than a growing list of buffers.
+struct IncomingParts {
+    blob: Option<web_sys::Blob>,
+    recent: js_sys::Array,
+    recent_bytes: usize,
+}
+
+const FOLD_BYTES: usize = 16 << 20;
+/// The sender reads the file this much at a time and stops queueing while the channel holds more than
+/// [`SEND_HIGH_WATER`] bytes.
+const READ_BYTES: f64 = (1 << 20) as f64;
+const SEND_HIGH_WATER: u32 = 8 << 20;
+/// Progress re-renders at most this often; state changes always re-render.
+const PROGRESS_PUBLISH_MS: u64 = 150;
+
+impl IncomingParts {
+    fn new() -> Self {
+        Self {
+            blob: None,
+            recent: js_sys::Array::new(),
+            recent_bytes: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: js_sys::Uint8Array) {
+        self.recent_bytes += chunk.length() as usize;
+        self.recent.push(&chunk);
+        if self.recent_bytes >= FOLD_BYTES {
+            self.fold(None);
+        }
+    }
+
+    fn fold(&mut self, mime: Option<&str>) {
+        let parts = js_sys::Array::new();
+        if let Some(blob) = self.blob.take() {
+            parts.push(&blob);
+        }
+        for part in self.recent.iter() {
+            parts.push(&part);
+        }
+        let options = web_sys::BlobPropertyBag::new();
+        if let Some(mime) = mime {
+            options.set_type(mime);
+        }
+        self.blob = web_sys::Blob::new_with_blob_sequence_and_options(&parts, &options).ok();
+        self.recent = js_sys::Array::new();
+        self.recent_bytes = 0;
+    }
 }
 
 fn now_ms() -> u64 {
@@ -109,6 +178,13 @@ impl CallController {
                 local: None,
                 screen: None,
                 chat: None,
+                files: None,
+                outgoing: HashMap::new(),
+                incoming: HashMap::new(),
+                send_queue: VecDeque::new(),
+                sending: false,
+                drained: None,
+                last_progress_publish: 0,
                 ringer: None,
                 own_key: None,
                 local_fingerprint: None,
@@ -158,6 +234,248 @@ impl CallController {
         }
         self.refresh();
         Ok(())
+    }
+
+    /// This person offers files to the peer.
+    pub fn offer_files(&self, files: Vec<web_sys::File>) -> Result<(), String> {
+        let effects = {
+            let mut i = self.inner.borrow_mut();
+            if !i.files.as_ref().is_some_and(DataChannel::is_open) {
+                return Err("files can be sent once the call is connected".into());
+            }
+            let mut effects = Vec::new();
+            for file in files {
+                let (id, effect) =
+                    i.view
+                        .transfers
+                        .offer(file.name(), file.size() as u64, file.type_());
+                i.outgoing.insert(id, file);
+                effects.push(effect);
+            }
+            effects
+        };
+        self.run_transfer_effects(effects);
+        Ok(())
+    }
+
+    /// This person accepts or declines an incoming file.
+    pub fn answer_file(&self, id: u32, accept: bool) {
+        let effects = {
+            let mut i = self.inner.borrow_mut();
+            if accept {
+                i.incoming.insert(id, IncomingParts::new());
+            }
+            i.view.transfers.answer(id, accept, now_ms())
+        };
+        self.run_transfer_effects(effects);
+    }
+
+    pub fn cancel_file(&self, id: u32, direction: Direction) {
+        let effects = self
+            .inner
+            .borrow_mut()
+            .view
+            .transfers
+            .cancel(id, direction, now_ms());
+        self.run_transfer_effects(effects);
+    }
+
+    fn file_control(&self, text: String) {
+        let effects = match wire::decode_control(&text) {
+            Ok(control) => self
+                .inner
+                .borrow_mut()
+                .view
+                .transfers
+                .handle_control(control, now_ms()),
+            Err(err) => {
+                self.set_notice(format!("An unreadable file message was dropped: {err}"));
+                vec![]
+            }
+        };
+        self.run_transfer_effects(effects);
+    }
+
+    fn file_chunk(&self, frame: js_sys::Uint8Array) {
+        let bytes = frame.to_vec();
+        let Ok((id, data)) = wire::decode_chunk(&bytes) else {
+            return; // a chunk frame that is not one: nothing to attribute it to
+        };
+        let result = self
+            .inner
+            .borrow_mut()
+            .view
+            .transfers
+            .handle_chunk(id, data, now_ms());
+        match result {
+            Ok(()) => {
+                let mut i = self.inner.borrow_mut();
+                if let Some(parts) = i.incoming.get_mut(&id) {
+                    parts.push(frame.subarray(4, frame.length()));
+                }
+                drop(i);
+                self.refresh_progress();
+            }
+            Err(effects) => self.run_transfer_effects(effects),
+        }
+    }
+
+    fn run_transfer_effects(&self, effects: Vec<TransferEffect>) {
+        for effect in effects {
+            match effect {
+                TransferEffect::Send(control) => {
+                    let i = self.inner.borrow();
+                    if let Some(channel) = &i.files {
+                        let _ = channel.send_text(&wire::encode(&control));
+                    }
+                }
+                TransferEffect::StartSending(id) => {
+                    self.inner.borrow_mut().send_queue.push_back(id);
+                    self.start_sending();
+                }
+                TransferEffect::Drop(id) => {
+                    let mut i = self.inner.borrow_mut();
+                    i.outgoing.remove(&id);
+                    i.incoming.remove(&id);
+                }
+                TransferEffect::Complete(id) => {
+                    let mut i = self.inner.borrow_mut();
+                    let mime = i
+                        .view
+                        .transfers
+                        .get(id, Direction::Incoming)
+                        .map(|t| t.mime.clone())
+                        .unwrap_or_default();
+                    if let Some(mut parts) = i.incoming.remove(&id) {
+                        parts.fold(Some(&mime));
+                        let url = parts
+                            .blob
+                            .as_ref()
+                            .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok());
+                        if let Some(url) = url {
+                            i.view.downloads.push((id, url));
+                        }
+                    }
+                }
+            }
+        }
+        self.refresh();
+    }
+
+    /// Re-renders for progress at most every [`PROGRESS_PUBLISH_MS`].
+    fn refresh_progress(&self) {
+        let now = now_ms();
+        let due = {
+            let mut i = self.inner.borrow_mut();
+            let due = now.saturating_sub(i.last_progress_publish) >= PROGRESS_PUBLISH_MS;
+            if due {
+                i.last_progress_publish = now;
+            }
+            due
+        };
+        if due {
+            self.refresh();
+        }
+    }
+
+    /// Streams queued outgoing files, one at a time, with backpressure from the channel's buffer.
+    fn start_sending(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            if i.sending {
+                return;
+            }
+            i.sending = true;
+        }
+        let weak = self.weak();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                let Some(ctrl) = CallController::from_weak(&weak) else {
+                    return;
+                };
+                let next = {
+                    let mut i = ctrl.inner.borrow_mut();
+                    let next = i.send_queue.pop_front();
+                    if next.is_none() {
+                        i.sending = false;
+                    }
+                    next
+                };
+                let Some(id) = next else { return };
+                if let Err(err) = ctrl.send_file(id).await {
+                    let effects = ctrl.inner.borrow_mut().view.transfers.cancel(
+                        id,
+                        Direction::Outgoing,
+                        now_ms(),
+                    );
+                    ctrl.set_notice(format!("Sending a file failed: {err}"));
+                    ctrl.run_transfer_effects(effects);
+                }
+            }
+        });
+    }
+
+    async fn send_file(&self, id: u32) -> Result<(), String> {
+        use futures::StreamExt;
+        let (file, channel, mut drained) = {
+            let mut i = self.inner.borrow_mut();
+            let file = i.outgoing.get(&id).cloned().ok_or("the file is gone")?;
+            let channel = i
+                .files
+                .as_ref()
+                .map(DataChannel::raw)
+                .ok_or("no file channel")?;
+            (file, channel, i.drained.take())
+        };
+        let size = file.size();
+        let mut offset = 0.0;
+        let result = async {
+            while offset < size {
+                if !self.inner.borrow().view.transfers.still_sending(id) {
+                    return Ok(()); // cancelled by either side
+                }
+                while channel.buffered_amount() > SEND_HIGH_WATER {
+                    match drained.as_mut() {
+                        Some(rx) => {
+                            rx.next().await;
+                        }
+                        None => {
+                            gloo_timers::future::sleep(std::time::Duration::from_millis(5)).await
+                        }
+                    }
+                }
+                let end = (offset + READ_BYTES).min(size);
+                let slice = file
+                    .slice_with_f64_and_f64(offset, end)
+                    .map_err(|e| rtc::js_error(&e))?;
+                let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer())
+                    .await
+                    .map_err(|e| rtc::js_error(&e))?;
+                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                for chunk in bytes.chunks(wire::CHUNK_BYTES) {
+                    channel
+                        .send_with_u8_array(&wire::encode_chunk(id, chunk))
+                        .map_err(|e| rtc::js_error(&e))?;
+                    let mut i = self.inner.borrow_mut();
+                    i.view.transfers.hash_outgoing(id, chunk);
+                    i.view.transfers.sent(id, chunk.len() as u64);
+                }
+                offset = end;
+                self.refresh_progress();
+            }
+            let done = self
+                .inner
+                .borrow_mut()
+                .view
+                .transfers
+                .finish_outgoing(id, now_ms());
+            self.inner.borrow_mut().outgoing.remove(&id);
+            self.run_transfer_effects(done.into_iter().collect());
+            Ok(())
+        }
+        .await;
+        self.inner.borrow_mut().drained = drained;
+        result
     }
 
     pub fn set_chat_open(&self, open: bool) {
@@ -311,6 +629,10 @@ impl CallController {
                 && !matches!(i.view.phase, Phase::RingingOut | Phase::RingingIn);
             if starting {
                 i.view.chat.apply(ChatAction::Reset);
+                for (_, url) in i.view.downloads.drain(..) {
+                    let _ = web_sys::Url::revoke_object_url(&url);
+                }
+                i.view.transfers = Transfers::default();
                 i.view.safety_code = None;
                 i.view.notice = None;
                 i.local_fingerprint = None;
@@ -355,6 +677,12 @@ impl CallController {
 
     fn set_notice(&self, notice: String) {
         self.inner.borrow_mut().view.notice = Some(notice);
+    }
+
+    /// Shows a notice in the call view.
+    pub fn notice(&self, notice: String) {
+        self.set_notice(notice);
+        self.refresh();
     }
 
     async fn execute(&self, effect: Effect) {
@@ -435,6 +763,36 @@ impl CallController {
                             chat_events,
                         );
                         i.chat = Some(chat);
+                        let (drained_tx, drained_rx) = futures::channel::mpsc::unbounded();
+                        let file_events = ChannelEvents {
+                            text: Callback::from({
+                                let weak = weak.clone();
+                                move |text| {
+                                    if let Some(ctrl) = CallController::from_weak(&weak) {
+                                        ctrl.file_control(text);
+                                    }
+                                }
+                            }),
+                            binary: Callback::from({
+                                let weak = weak.clone();
+                                move |frame| {
+                                    if let Some(ctrl) = CallController::from_weak(&weak) {
+                                        ctrl.file_chunk(frame);
+                                    }
+                                }
+                            }),
+                            drained: Callback::from(move |()| {
+                                let _ = drained_tx.unbounded_send(());
+                            }),
+                        };
+                        let files = DataChannel::open(
+                            &peer.raw(),
+                            "files",
+                            wire::FILE_CHANNEL_ID,
+                            file_events,
+                        );
+                        i.files = Some(files);
+                        i.drained = Some(drained_rx);
                         // The callee attaches its tracks to the transceivers the offer creates (see AnswerOffer).
                         if i.machine.call().is_some_and(|c| c.role == Role::Caller) {
                             peer.attach_caller(i.local.as_ref().map(|l| &l.stream));
@@ -566,6 +924,23 @@ impl CallController {
                     i.view.local = None;
                     i.view.remote = None;
                     i.view.stats = None;
+                    i.outgoing.clear();
+                    i.incoming.clear();
+                    i.send_queue.clear();
+                    let now = now_ms();
+                    let moving: Vec<_> = i
+                        .view
+                        .transfers
+                        .list
+                        .iter()
+                        .filter(|t| !t.state.finished())
+                        .map(|t| (t.id, t.direction))
+                        .collect();
+                    for (id, direction) in moving {
+                        i.view.transfers.cancel(id, direction, now);
+                    }
+                    let files = i.files.take();
+                    drop(files);
                     (
                         i.chat.take(),
                         i.peer.take(),

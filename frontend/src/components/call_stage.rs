@@ -50,7 +50,18 @@ pub fn call_stage(props: &CallStageProps) -> Html {
         (Phase::Connecting | Phase::InCall, Some(call)) => {
             let connected = view.phase == Phase::InCall;
             html! {
-                <main class="stage in-call" id="in-call" data-phase={if connected { "in_call" } else { "connecting" }}>
+                <main class="stage in-call" id="in-call" data-phase={if connected { "in_call" } else { "connecting" }}
+                    ondragover={Callback::from(|e: DragEvent| e.prevent_default())}
+                    ondrop={{
+                        let calls = props.calls.clone();
+                        Callback::from(move |e: DragEvent| {
+                            e.prevent_default();
+                            let files = super::files_of(e.data_transfer().and_then(|d| d.files()));
+                            if let Err(err) = calls.offer_files(files) {
+                                calls.notice(err);
+                            }
+                        })
+                    }}>
                     <div class="remote">
                         <super::VideoView id="remote-video" stream={view.remote.clone()} />
                         if !call.peer_camera_on && !call.peer_screen_on {
@@ -93,6 +104,11 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             onclick={intent(Intent::SetScreen(!call.screen_on))}>
                             { if call.screen_on { "Stop sharing" } else { "Share screen" } }
                         </button>
+                        <super::FilesPanel
+                            transfers={view.transfers.clone()}
+                            downloads={view.downloads.clone()}
+                            calls={props.calls.clone()}
+                        />
                         <super::ChatPanel
                             log={view.chat.clone()}
                             peer_name={call.peer.name.clone()}

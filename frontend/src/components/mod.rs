@@ -2,6 +2,7 @@
 
 mod call_stage;
 mod chat_panel;
+mod files_panel;
 mod incoming_call;
 mod link_indicator;
 mod side_panel;
@@ -9,6 +10,7 @@ mod video_view;
 
 pub use call_stage::CallStage;
 pub use chat_panel::ChatPanel;
+pub use files_panel::{FilesPanel, files_of};
 pub use incoming_call::IncomingCall;
 pub use link_indicator::LinkIndicator;
 pub use side_panel::SidePanel;

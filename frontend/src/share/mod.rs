@@ -3,7 +3,9 @@
 //! - [`wire`]: the frames on the two data channels (chat: JSON text; files: JSON control plus binary chunks).
 //! - [`chat`]: the chat log as a reducer.
 //! - [`safety`]: the short code two people read to each other to rule out a man in the middle.
+//! - [`transfer`]: file transfers as plain data (offers, progress, hash check).
 
 pub mod chat;
 pub mod safety;
+pub mod transfer;
 pub mod wire;
