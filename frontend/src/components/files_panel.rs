@@ -81,6 +81,7 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
         let cancel = Callback::from(move |_: MouseEvent| calls.cancel_file(id, direction));
         let download = props.downloads.iter().find(|(d, _)| *d == id && direction == Direction::Incoming);
         let arrow = if direction == Direction::Outgoing { "↑" } else { "↓" };
+        let awaiting_answer = t.state == TransferState::Offered && direction == Direction::Incoming;
         let detail = match &t.state {
             TransferState::Moving => format!(
                 "{} of {} · {}/s",
@@ -105,11 +106,11 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
                 <progress max="1" value={t.fraction().to_string()} />
                 <div class="transfer-foot">
                     <span class="detail">{ detail }</span>
-                    if t.state == TransferState::Offered && direction == Direction::Incoming {
+                    if awaiting_answer {
                         <button class="accept primary" onclick={answer(true)}>{ "Accept" }</button>
                         <button class="decline" onclick={answer(false)}>{ "Decline" }</button>
                     }
-                    if !t.state.finished() && !(t.state == TransferState::Offered && direction == Direction::Incoming) {
+                    if !t.state.finished() && !awaiting_answer {
                         <button class="cancel" onclick={cancel}>{ "Cancel" }</button>
                     }
                     if let Some((_, url)) = download {

@@ -56,18 +56,8 @@ impl DataChannel {
         self.dc.ready_state() == web_sys::RtcDataChannelState::Open
     }
 
-    pub fn buffered(&self) -> u32 {
-        self.dc.buffered_amount()
-    }
-
     pub fn send_text(&self, text: &str) -> Result<(), String> {
         self.dc.send_with_str(text).map_err(|e| super::js_error(&e))
-    }
-
-    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), String> {
-        self.dc
-            .send_with_u8_array(bytes)
-            .map_err(|e| super::js_error(&e))
     }
 
     pub fn raw(&self) -> RtcDataChannel {
