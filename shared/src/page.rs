@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ice::IceServers;
+
 /// The version of this protocol. Bumped on any incompatible change; a peer speaking another version gets
 /// [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -53,6 +55,9 @@ pub enum ServerMsg {
         /// Milliseconds since the node started.
         uptime_ms: u64,
     },
+    /// The node's STUN and TURN servers, with TURN credentials minted for this page. Sent after
+    /// [`ServerMsg::Hello`] on every connection, and again whenever the page sends [`ClientMsg::GetIceServers`].
+    IceServers(IceServers),
     /// The node could not act on something the page sent. The connection stays open.
     Error { code: ErrorCode, message: String },
 }
@@ -63,6 +68,8 @@ pub enum ServerMsg {
 pub enum ClientMsg {
     /// Keeps intermediaries from timing the connection out; the node does not answer it.
     Heartbeat,
+    /// Asks for a fresh [`ServerMsg::IceServers`] (e.g. before a call, when the last credentials are old).
+    GetIceServers,
 }
 
 /// Machine-readable kind of a [`ServerMsg::Error`].
@@ -115,11 +122,11 @@ trait KnownTypes {
 }
 
 impl KnownTypes for ClientMsg {
-    const TYPES: &'static [&'static str] = &["heartbeat"];
+    const TYPES: &'static [&'static str] = &["heartbeat", "get_ice_servers"];
 }
 
 impl KnownTypes for ServerMsg {
-    const TYPES: &'static [&'static str] = &["hello", "heartbeat", "error"];
+    const TYPES: &'static [&'static str] = &["hello", "heartbeat", "ice_servers", "error"];
 }
 
 fn decode<M: KnownTypes + for<'de> Deserialize<'de>>(text: &str) -> Result<M, DecodeError> {
@@ -179,6 +186,21 @@ mod tests {
                 version: "0.1.0".into(),
             }),
             ServerMsg::Heartbeat { uptime_ms: 42 },
+            ServerMsg::IceServers(crate::ice::IceServers {
+                servers: vec![
+                    crate::ice::IceServer {
+                        urls: vec!["stun:192.0.2.1:3478".into()],
+                        username: None,
+                        credential: None,
+                    },
+                    crate::ice::IceServer {
+                        urls: vec!["turn:192.0.2.1:3479?transport=udp".into()],
+                        username: Some("1700000000:page".into()),
+                        credential: Some("c2VjcmV0".into()),
+                    },
+                ],
+                expires: 1_700_000_000,
+            }),
             ServerMsg::Error {
                 code: ErrorCode::NotJson,
                 message: "nope".into(),
@@ -198,8 +220,31 @@ mod tests {
     }
 
     #[test]
+    fn ice_servers_use_the_webrtc_field_names() {
+        let msg = ServerMsg::IceServers(crate::ice::IceServers {
+            servers: vec![crate::ice::IceServer {
+                urls: vec!["turn:h:1?transport=udp".into()],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            expires: 7,
+        });
+        assert_eq!(
+            encode(msg),
+            r#"{"v":1,"msg":{"type":"ice_servers","servers":[{"urls":["turn:h:1?transport=udp"],"username":"u","credential":"p"}],"expires":7}}"#
+        );
+        assert_eq!(
+            decode_client(r#"{"v":1,"msg":{"type":"get_ice_servers"}}"#),
+            Ok(ClientMsg::GetIceServers)
+        );
+    }
+
+    #[test]
     fn each_kind_of_bad_frame_has_its_own_error() {
-        assert_eq!(decode_client("nope").unwrap_err().code(), ErrorCode::NotJson);
+        assert_eq!(
+            decode_client("nope").unwrap_err().code(),
+            ErrorCode::NotJson
+        );
         assert_eq!(
             decode_client(r#"{"msg":{"type":"heartbeat"}}"#),
             Err(DecodeError::MissingVersion)

@@ -18,6 +18,8 @@ pub use https::serve_https;
 pub struct NodeInfo {
     pub identity: NodeIdentity,
     pub started: Instant,
+    /// Mints the `iceServers` list (own STUN, own TURN with fresh credentials) sent to the page.
+    pub ice: crate::turn::ice_servers::IceServerSource,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between
@@ -28,17 +30,21 @@ const WS_HARD_LIMIT_BYTES: usize = 16 * MAX_FRAME_BYTES;
 pub fn routes(
     node: Arc<NodeInfo>,
     assets_dir: Option<PathBuf>,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static
-{
-    let ws = warp::path("ws")
-        .and(warp::path::end())
-        .and(warp::ws())
-        .map(move |ws: warp::ws::Ws| {
-            let node = node.clone();
-            ws.max_message_size(WS_HARD_LIMIT_BYTES)
-                .max_frame_size(WS_HARD_LIMIT_BYTES)
-                .on_upgrade(move |socket| page_session::run(socket, node))
-        });
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible>
++ Clone
++ Send
++ Sync
++ 'static {
+    let ws =
+        warp::path("ws")
+            .and(warp::path::end())
+            .and(warp::ws())
+            .map(move |ws: warp::ws::Ws| {
+                let node = node.clone();
+                ws.max_message_size(WS_HARD_LIMIT_BYTES)
+                    .max_frame_size(WS_HARD_LIMIT_BYTES)
+                    .on_upgrade(move |socket| page_session::run(socket, node))
+            });
     ws.or(assets::filter(assets_dir))
         .recover(|rejection: warp::Rejection| async move {
             let status = if rejection.is_not_found() {
