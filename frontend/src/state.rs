@@ -69,23 +69,16 @@ impl PageState {
                 self.last_error = None;
             }
             Action::Received(ServerMsg::Heartbeat { .. }) => {}
-            // The call work (issue 5+) hands these to RTCPeerConnection; the idle page has no use for them yet.
+            // The call work hands these to RTCPeerConnection; the idle page has no use for them yet.
             Action::Received(ServerMsg::IceServers(_)) => {}
             Action::Received(ServerMsg::Error { message, .. }) => {
                 self.last_error = Some(format!("The node said: {message}"))
             }
-            Action::BadFrame(err) => {
-                self.last_error = Some(format!("Unreadable message from the node: {err}"))
-            }
+            Action::BadFrame(err) => self.last_error = Some(format!("Unreadable message from the node: {err}")),
             Action::Lost {
                 attempt,
                 retry_in_ms,
-            } => {
-                self.link = Link::Disconnected {
-                    attempt,
-                    retry_in_ms,
-                }
-            }
+            } => self.link = Link::Disconnected { attempt, retry_in_ms },
         }
     }
 }
@@ -103,9 +96,7 @@ impl Reducible for PageState {
 /// How long to wait before reconnect attempt `attempt` (1, 2, …): exponential from 250 ms, capped at 5 s, spread by
 /// `jitter` in [0, 1) over ±20 % so many pages do not reconnect in lockstep after a node restart.
 pub fn retry_delay_ms(attempt: u32, jitter: f64) -> u32 {
-    let base = 250u32
-        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
-        .min(5_000);
+    let base = 250u32.saturating_mul(1 << attempt.saturating_sub(1).min(5)).min(5_000);
     let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
     (f64::from(base) * spread) as u32
 }
@@ -140,16 +131,8 @@ mod tests {
         });
         assert_eq!(s.link.label(), "disconnected");
         s.apply(Action::Connecting { attempt: 1 });
-        assert_eq!(
-            s.link.label(),
-            "disconnected",
-            "a retry is not yet a connection"
-        );
-        assert_eq!(
-            s.node.as_ref().unwrap().name,
-            "alice",
-            "the name stays while away"
-        );
+        assert_eq!(s.link.label(), "disconnected", "a retry is not yet a connection");
+        assert_eq!(s.node.as_ref().unwrap().name, "alice", "the name stays while away");
         s.apply(hello("alice"));
         assert_eq!(s.link, Link::Connected);
     }

@@ -222,9 +222,7 @@ impl Browser {
             .spawn()
             .context("starting chromedriver")?;
         let webdriver = format!("http://127.0.0.1:{port}");
-        let profile = tempfile::Builder::new()
-            .prefix("hearsay-chromium-")
-            .tempdir()?;
+        let profile = tempfile::Builder::new().prefix("hearsay-chromium-").tempdir()?;
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut caps = serde_json::Map::new();
@@ -313,9 +311,7 @@ where
         }
         if Instant::now() >= deadline {
             match last_error {
-                Some(err) => {
-                    bail!("timed out after {limit:?} waiting for {what}; last error: {err:#}")
-                }
+                Some(err) => bail!("timed out after {limit:?} waiting for {what}; last error: {err:#}"),
                 None => bail!("timed out after {limit:?} waiting for {what}"),
             }
         }

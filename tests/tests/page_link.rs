@@ -21,21 +21,12 @@ async fn page_shows_its_node_then_disconnect_then_reconnect() -> anyhow::Result<
         Ok(link_state(&browser).await?.as_deref() == Some("connected"))
     })
     .await?;
-    assert_eq!(
-        browser.text("#node-name").await?.as_deref(),
-        Some("alice-test")
-    );
-    assert_eq!(
-        browser.text("#link-status .link-label").await?.as_deref(),
-        Some("connected")
-    );
+    assert_eq!(browser.text("#node-name").await?.as_deref(), Some("alice-test"));
+    assert_eq!(browser.text("#link-status .link-label").await?.as_deref(), Some("connected"));
     browser.screenshot("page-idle-connected").await?;
 
     let status = node.stop().await?;
-    assert!(
-        status.success(),
-        "SIGTERM should stop the node cleanly, got {status}"
-    );
+    assert!(status.success(), "SIGTERM should stop the node cleanly, got {status}");
     wait_until("the page to say disconnected", LIMIT, || async {
         Ok(link_state(&browser).await?.as_deref() == Some("disconnected"))
     })
@@ -47,10 +38,7 @@ async fn page_shows_its_node_then_disconnect_then_reconnect() -> anyhow::Result<
         Ok(link_state(&browser).await?.as_deref() == Some("connected"))
     })
     .await?;
-    assert_eq!(
-        browser.text("#node-name").await?.as_deref(),
-        Some("alice-test")
-    );
+    assert_eq!(browser.text("#node-name").await?.as_deref(), Some("alice-test"));
     browser.close().await
 }
 
@@ -107,10 +95,7 @@ async fn node_answers_bad_websocket_frames_and_keeps_the_connection() -> anyhow:
         ]),
         "full result: {result}"
     );
-    assert_eq!(
-        result["readyState"], 1,
-        "the connection must stay open: {result}"
-    );
+    assert_eq!(result["readyState"], 1, "the connection must stay open: {result}");
     browser.close().await
 }
 
@@ -141,15 +126,9 @@ async fn page_and_wasm_are_served_from_inside_the_binary() -> anyhow::Result<()>
     "#;
     let r = browser.client.execute_async(script, vec![]).await?;
     assert_eq!(r["status"], 200, "{r}");
-    assert!(
-        r["type"].as_str().unwrap_or("").starts_with("text/html"),
-        "{r}"
-    );
+    assert!(r["type"].as_str().unwrap_or("").starts_with("text/html"), "{r}");
     assert_eq!(r["hasScript"], true, "{r}");
-    assert!(
-        r["wasmName"].is_string(),
-        "index.html must load a .wasm: {r}"
-    );
+    assert!(r["wasmName"].is_string(), "index.html must load a .wasm: {r}");
     assert_eq!(r["wasmStatus"], 200, "{r}");
     assert_eq!(r["wasmType"], "application/wasm", "{r}");
     assert_eq!(r["missingStatus"], 404, "{r}");
