@@ -77,13 +77,13 @@ impl TurnPeer {
         let mut buf = [0u8; 64];
         for _ in 0..50 {
             probe.send_to(b"ping", (Ipv4Addr::LOCALHOST, port))?;
-            if let Ok((n, _)) = probe.recv_from(&mut buf) {
-                if &buf[..n] == b"ping" {
-                    return Ok(Self {
-                        port,
-                        _child: child,
-                    });
-                }
+            if let Ok((n, _)) = probe.recv_from(&mut buf)
+                && &buf[..n] == b"ping"
+            {
+                return Ok(Self {
+                    port,
+                    _child: child,
+                });
             }
         }
         bail!("turnutils_peer on port {port} did not echo within 5 s")
@@ -161,7 +161,7 @@ pub fn stun_attribute(kind: u16, value: &[u8]) -> Vec<u8> {
     let mut out = kind.to_be_bytes().to_vec();
     out.extend_from_slice(&u16::try_from(value.len()).expect("small").to_be_bytes());
     out.extend_from_slice(value);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     out
@@ -227,10 +227,10 @@ pub fn stun_exchange(
     for _ in 0..10 {
         socket.send_to(request, server)?;
         while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if from == server {
-                if let Some(reply) = parse_stun_reply(&buf[..n], id) {
-                    return Ok(reply);
-                }
+            if from == server
+                && let Some(reply) = parse_stun_reply(&buf[..n], id)
+            {
+                return Ok(reply);
             }
         }
     }

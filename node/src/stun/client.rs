@@ -104,3 +104,73 @@ pub async fn reflexive_address(
         rto = (rto * 2).min(Duration::from_secs(4));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::stun::BindingResponder;
+
+    #[test]
+    fn request_and_response_round_trip_through_the_responder() {
+        let id = *b"clientround1";
+        let me: SocketAddr = "198.51.100.4:6000".parse().unwrap();
+        let response = BindingResponder::default()
+            .answer(&binding_request(id), me)
+            .unwrap();
+        assert_eq!(mapped_address(&response, id), Ok(me));
+        assert_eq!(
+            mapped_address(&response, *b"someone-else"),
+            Err(ClientError::OtherTransaction)
+        );
+        assert_eq!(
+            mapped_address(&response[..10], id),
+            Err(ClientError::NotStun)
+        );
+    }
+
+    #[test]
+    fn error_responses_are_reported_with_their_code() {
+        let id = *b"clientround2";
+        let mut allocate = binding_request(id);
+        allocate[1] = 0x03;
+        let response = BindingResponder::default()
+            .answer(&allocate, "198.51.100.4:6000".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            mapped_address(&response, id),
+            Err(ClientError::ErrorResponse(400))
+        );
+    }
+
+    #[tokio::test]
+    async fn reflexive_address_from_a_real_server_on_loopback() {
+        let server = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let server_addr = server.local_addr().unwrap();
+        let task = tokio::spawn(crate::stun::server::serve(
+            server,
+            BindingResponder::default(),
+        ));
+        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let found = reflexive_address(&client, server_addr, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(found, client.local_addr().unwrap());
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn silent_server_gives_a_bounded_error() {
+        let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let err = reflexive_address(
+            &client,
+            silent.local_addr().unwrap(),
+            Duration::from_millis(700),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("no answer"), "{err}");
+    }
+}

@@ -1,5 +1,5 @@
 //! The STUN attribute set hearsay decodes and encodes with `stun_codec`: RFC 5389 (Binding, long-term
-//! credentials), RFC 5766 (TURN) and RFC 5780's CHANGE-REQUEST, so one decoder serves the STUN responder, the
+//! credentials) and RFC 5766 (TURN), so one decoder serves the STUN responder, the
 //! reflexive-address client and the TURN server's gate.
 //!
 //! Also the cheap framing checks every datagram passes before any decoder sees it: [`stun_frame`] tells a
@@ -15,11 +15,11 @@ use stun_codec::rfc5766::attributes::{
     Data, DontFragment, EvenPort, Lifetime, RequestedTransport, ReservationToken, XorPeerAddress,
     XorRelayAddress,
 };
-use stun_codec::rfc5780::attributes::ChangeRequest;
 
 // CHANNEL-NUMBER is left out on purpose: stun_codec only accepts RFC 8656's range 0x4000-0x4FFF, while coturn's
 // clients (and RFC 5766) use up to 0x7FFE, so decoding it would refuse valid ChannelBinds. Left out, it decodes as
-// an unknown attribute and the `turn` crate checks it.
+// an unknown attribute and the `turn` crate checks it. CHANGE-REQUEST is left out too: stun_codec 0.4 decodes its
+// flags one bit off (change-IP 0x4 is read as nothing), so the responder reads the raw value itself.
 define_attribute_enums!(
     StunAttribute,
     StunAttributeDecoder,
@@ -44,8 +44,7 @@ define_attribute_enums!(
         EvenPort,
         RequestedTransport,
         DontFragment,
-        ReservationToken,
-        ChangeRequest
+        ReservationToken
     ]
 );
 

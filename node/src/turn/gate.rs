@@ -443,3 +443,259 @@ impl webrtc_util::Conn for GatedConn {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use stun_codec::rfc5766::attributes::RequestedTransport;
+
+    use super::*;
+    use crate::turn::credentials::TurnSecret;
+
+    const ID: [u8; 12] = *b"gate-test-id";
+
+    fn gate(allow_private: bool, per_user: usize, total: usize) -> Gate {
+        Gate::new(
+            PeerPolicy { allow_private },
+            Quotas { per_user, total },
+            Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
+            "realm".into(),
+        )
+    }
+
+    fn message(method: u16, attrs: Vec<StunAttribute>, with_integrity: bool) -> Vec<u8> {
+        let method = stun_codec::Method::new(method).unwrap();
+        let mut m: Message<StunAttribute> =
+            Message::new(MessageClass::Request, method, TransactionId::new(ID));
+        for a in attrs {
+            m.add_attribute(a);
+        }
+        if with_integrity {
+            let mi = MessageIntegrity::new_short_term_credential(&m, "whatever").unwrap();
+            m.add_attribute(mi);
+        }
+        MessageEncoder::new().encode_into_bytes(m).unwrap()
+    }
+
+    fn peer(addr: &str) -> StunAttribute {
+        XorPeerAddress::new(addr.parse().unwrap()).into()
+    }
+
+    fn allocate(user: &str) -> Vec<u8> {
+        message(
+            METHOD_ALLOCATE,
+            vec![
+                RequestedTransport::new(17).into(),
+                Username::new(user.into()).unwrap().into(),
+            ],
+            true,
+        )
+    }
+
+    fn error_code(reply: &Inbound) -> Option<u16> {
+        let Inbound::Reply(bytes) = reply else {
+            return None;
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(bytes)
+            .ok()?
+            .ok()?;
+        assert_eq!(m.transaction_id(), TransactionId::new(ID));
+        m.get_attribute::<ErrorCode>().map(|e| e.code())
+    }
+
+    fn client(port: u16) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, 1], port))
+    }
+
+    /// What the crate would send back for a successful Allocate.
+    const SUCCESS: [u8; 20] = [
+        1, 3, 0, 0, 0x21, 0x12, 0xA4, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn permission_to_loopback_or_private_peers_gets_403_and_never_reaches_the_crate() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        for forbidden in ["127.0.0.1:9", "10.0.0.1:9", "[::1]:9", "169.254.0.1:9"] {
+            for method in [METHOD_CREATE_PERMISSION, METHOD_CHANNEL_BIND] {
+                let bytes = message(method, vec![peer(forbidden)], true);
+                assert_eq!(
+                    error_code(&g.inspect_inbound(&bytes, client(1), now)),
+                    Some(403),
+                    "{forbidden}"
+                );
+            }
+        }
+        // A public peer passes; one forbidden among several public ones still refuses the whole request.
+        let ok = message(METHOD_CREATE_PERMISSION, vec![peer("198.51.100.1:9")], true);
+        assert_eq!(g.inspect_inbound(&ok, client(1), now), Inbound::Pass);
+        let mixed = message(
+            METHOD_CREATE_PERMISSION,
+            vec![peer("198.51.100.1:9"), peer("192.168.1.1:9")],
+            true,
+        );
+        assert_eq!(
+            error_code(&g.inspect_inbound(&mixed, client(1), now)),
+            Some(403)
+        );
+    }
+
+    #[test]
+    fn allow_private_lets_loopback_through() {
+        let mut g = gate(true, 10, 10);
+        let bytes = message(METHOD_CREATE_PERMISSION, vec![peer("127.0.0.1:9")], true);
+        assert_eq!(
+            g.inspect_inbound(&bytes, client(1), Instant::now()),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn undecodable_peer_requests_fail_closed_with_400() {
+        let mut g = gate(false, 10, 10);
+        let mut bytes = message(METHOD_CREATE_PERMISSION, vec![], false);
+        // XOR-PEER-ADDRESS with family 7: the crate might read it some way; the gate refuses it.
+        bytes[3] = 12;
+        bytes.extend_from_slice(&[0x00, 0x12, 0, 8, 0, 7, 0, 0, 1, 2, 3, 4]);
+        assert_eq!(
+            error_code(&g.inspect_inbound(&bytes, client(1), Instant::now())),
+            Some(400)
+        );
+    }
+
+    #[test]
+    fn per_user_quota_counts_successes_and_frees_on_close() {
+        let mut g = gate(false, 2, 100);
+        let now = Instant::now();
+        for port in [1, 2] {
+            assert_eq!(
+                g.inspect_inbound(&allocate("100:alice"), client(port), now),
+                Inbound::Pass
+            );
+            g.observe_outbound(&SUCCESS, client(port));
+        }
+        assert_eq!(g.live_allocations(), 2);
+        assert_eq!(
+            error_code(&g.inspect_inbound(&allocate("100:alice"), client(3), now)),
+            Some(486)
+        );
+        // Another user is not affected; a retransmission from a live client passes (the crate answers it).
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:bob"), client(4), now),
+            Inbound::Pass
+        );
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:alice"), client(1), now),
+            Inbound::Pass
+        );
+        g.allocation_closed(client(1));
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:alice"), client(3), now),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn failed_allocations_are_not_counted() {
+        let mut g = gate(false, 1, 100);
+        let now = Instant::now();
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            Inbound::Pass
+        );
+        let mut error = SUCCESS;
+        error[1] = 0x13;
+        g.observe_outbound(&error, client(1));
+        assert_eq!(g.live_allocations(), 0);
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(2), now),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn total_quota_applies_across_users() {
+        let mut g = gate(false, 10, 1);
+        let now = Instant::now();
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            Inbound::Pass
+        );
+        g.observe_outbound(&SUCCESS, client(1));
+        assert_eq!(
+            error_code(&g.inspect_inbound(&allocate("1:b"), client(2), now)),
+            Some(486)
+        );
+    }
+
+    #[test]
+    fn unauthenticated_allocates_are_rate_limited() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        let bare = message(
+            METHOD_ALLOCATE,
+            vec![RequestedTransport::new(17).into()],
+            false,
+        );
+        let passed = (0..1500)
+            .filter(|i| g.inspect_inbound(&bare, client(*i), now) == Inbound::Pass)
+            .count();
+        assert_eq!(passed, 1000, "the burst passes, the rest is dropped");
+        let later = now + Duration::from_secs(1);
+        assert_eq!(g.inspect_inbound(&bare, client(1), later), Inbound::Pass);
+    }
+
+    #[test]
+    fn framing_is_checked_before_the_crate_sees_anything() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        assert_eq!(g.inspect_inbound(&[], client(1), now), Inbound::Drop);
+        assert_eq!(
+            g.inspect_inbound(&[0x40, 0x00, 0x00, 0x09, 1], client(1), now),
+            Inbound::Drop
+        );
+        assert_eq!(
+            g.inspect_inbound(&[0x40, 0x00, 0x00, 0x01, 1], client(1), now),
+            Inbound::Pass
+        );
+        assert_eq!(
+            g.inspect_inbound(&[0x80; 24], client(1), now),
+            Inbound::Drop
+        );
+        let mut classic = allocate("1:a");
+        classic[4] = 0;
+        assert_eq!(g.inspect_inbound(&classic, client(1), now), Inbound::Drop);
+        let mut bad_len = allocate("1:a");
+        bad_len[3] ^= 4;
+        assert_eq!(g.inspect_inbound(&bad_len, client(1), now), Inbound::Drop);
+    }
+
+    #[test]
+    fn refusals_carry_message_integrity_when_the_username_is_valid() {
+        let mut g = gate(false, 0, 10);
+        let minted = TurnSecret::new("gate-test-secret").mint(
+            "x",
+            SystemTime::now(),
+            Duration::from_secs(60),
+        );
+        let reply = g.inspect_inbound(&allocate(&minted.username), client(1), Instant::now());
+        let Inbound::Reply(bytes) = reply else {
+            panic!("expected a reply")
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(&bytes)
+            .unwrap()
+            .unwrap();
+        let mi = m
+            .get_attribute::<MessageIntegrity>()
+            .expect("integrity present");
+        let user = Username::new(minted.username.clone()).unwrap();
+        let realm = Realm::new("realm".into()).unwrap();
+        assert!(
+            mi.check_long_term_credential(&user, &realm, &minted.password)
+                .is_ok()
+        );
+    }
+}
