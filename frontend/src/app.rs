@@ -76,8 +76,18 @@ pub fn app() -> Html {
                         }
                     }
                     ServerMsg::SignalUndeliverable { to, call } => calls.undeliverable(&to, call),
-                    ServerMsg::IceConfig { own, lend } => {
-                        calls.set_ice_config(IceConfig { own, lend })
+                    ServerMsg::IceServers(ice) => {
+                        // The peer's browser may relay through this node too: lend it the TURN entries.
+                        let lend = ice
+                            .servers
+                            .iter()
+                            .filter(|s| s.urls.iter().any(|u| u.starts_with("turn")))
+                            .cloned()
+                            .collect();
+                        calls.set_ice_config(IceConfig {
+                            own: ice.servers,
+                            lend,
+                        })
                     }
                     other => dispatcher.dispatch(Action::Received(other)),
                 })

@@ -78,7 +78,7 @@ impl PageState {
             // Calls are the call controller's business; it receives these directly.
             Action::Received(
                 ServerMsg::Heartbeat { .. }
-                | ServerMsg::IceConfig { .. }
+                | ServerMsg::IceServers(_)
                 | ServerMsg::Signal { .. }
                 | ServerMsg::SignalUndeliverable { .. },
             ) => {}

@@ -1,7 +1,8 @@
 //! The node's command line. Every flag has a default that works with no flags at all, and each can also be set
 //! through a `HEARSAY_*` environment variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,7 +10,8 @@ use clap::Parser;
 
 /// A hearsay node: serves your calling page at https://127.0.0.1:8443/.
 #[derive(Debug, Parser)]
-#[command(name = "hearsay", version, about)]
+// A flag given twice keeps its last value, so scripts and test harnesses can override what they set by default.
+#[command(name = "hearsay", version, about, args_override_self = true)]
 pub struct Cli {
     /// Your display name, shown to the people you call. Defaults to this machine's host name.
     #[arg(long, env = "HEARSAY_NAME")]
@@ -26,6 +28,67 @@ pub struct Cli {
     /// Serve the page from this folder instead of the copy built into the binary (for development).
     #[arg(long, env = "HEARSAY_ASSETS")]
     pub assets: Option<PathBuf>,
+
+    /// UDP address of the STUN server. Port 0 picks a free port.
+    #[arg(long, env = "HEARSAY_STUN", default_value = "0.0.0.0:3478")]
+    pub stun: SocketAddr,
+
+    /// UDP address of the TURN server. Port 0 picks a free port.
+    #[arg(long, env = "HEARSAY_TURN", default_value = "0.0.0.0:3479")]
+    pub turn: SocketAddr,
+
+    /// UDP ports the TURN server relays from, as LOW-HIGH (inclusive).
+    #[arg(long, env = "HEARSAY_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
+    pub relay_ports: RangeInclusive<u16>,
+
+    /// The address peers reach relayed traffic at. Defaults to the TURN address if it is specific, otherwise the
+    /// address of the interface that routes to the internet.
+    #[arg(long, env = "HEARSAY_RELAY_IP")]
+    pub relay_ip: Option<IpAddr>,
+
+    /// Let TURN relay to loopback, private and link-local addresses (for LANs and tests; off by default so the
+    /// node is no open proxy into its own network).
+    #[arg(long, env = "HEARSAY_RELAY_ALLOW_PRIVATE")]
+    pub relay_allow_private: bool,
+
+    /// A static TURN user as USER:PASSWORD (repeatable; the environment variable takes a comma-separated list).
+    #[arg(long = "turn-user", env = "HEARSAY_TURN_USERS", value_delimiter = ',')]
+    pub turn_users: Vec<String>,
+
+    /// Live TURN allocations one username may hold.
+    #[arg(long, env = "HEARSAY_TURN_USER_QUOTA", default_value_t = 32)]
+    pub turn_user_quota: usize,
+
+    /// Live TURN allocations on this node in total.
+    #[arg(long, env = "HEARSAY_TURN_TOTAL_QUOTA", default_value_t = 1024)]
+    pub turn_total_quota: usize,
+}
+
+/// Parses `LOW-HIGH` into a non-empty port range without port 0.
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let (low, high) = text
+        .split_once('-')
+        .ok_or_else(|| format!("expected LOW-HIGH, got {text:?}"))?;
+    let low: u16 = low.trim().parse().map_err(|e| format!("low port: {e}"))?;
+    let high: u16 = high.trim().parse().map_err(|e| format!("high port: {e}"))?;
+    if low == 0 || low > high {
+        return Err(format!("need 1 <= LOW <= HIGH, got {low}-{high}"));
+    }
+    Ok(low..=high)
+}
+
+/// The STUN and TURN settings the node runs with.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub stun: SocketAddr,
+    pub turn: SocketAddr,
+    pub relay_ports: RangeInclusive<u16>,
+    pub relay_ip: Option<IpAddr>,
+    pub allow_private: bool,
+    /// Static TURN users (name, password).
+    pub static_users: Vec<(String, String)>,
+    pub user_quota: usize,
+    pub total_quota: usize,
 }
 
 /// The resolved settings the node runs with.
@@ -35,6 +98,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub web: SocketAddr,
     pub assets: Option<PathBuf>,
+    pub relay: RelayConfig,
 }
 
 impl Cli {
@@ -57,11 +121,30 @@ impl Cli {
                 .data_dir()
                 .to_path_buf(),
         };
+        let static_users = self
+            .turn_users
+            .iter()
+            .map(|u| crate::turn::credentials::parse_static_user(u))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(
+            self.turn_user_quota > 0 && self.turn_total_quota > 0,
+            "TURN quotas must be at least 1"
+        );
         Ok(Config {
             name,
             data_dir,
             web: self.web,
             assets: self.assets,
+            relay: RelayConfig {
+                stun: self.stun,
+                turn: self.turn,
+                relay_ports: self.relay_ports,
+                relay_ip: self.relay_ip,
+                allow_private: self.relay_allow_private,
+                static_users,
+                user_quota: self.turn_user_quota,
+                total_quota: self.turn_total_quota,
+            },
         })
     }
 }
@@ -79,6 +162,41 @@ mod tests {
         assert_eq!(config.web, "127.0.0.1:8443".parse().unwrap());
         assert!(!config.name.is_empty());
         assert!(config.data_dir.ends_with("hearsay"));
+        assert_eq!(config.relay.stun, "0.0.0.0:3478".parse().unwrap());
+        assert_eq!(config.relay.turn, "0.0.0.0:3479".parse().unwrap());
+        assert_eq!(config.relay.relay_ports, 49152..=65535);
+        assert!(!config.relay.allow_private);
+    }
+
+    #[test]
+    fn relay_flags_parse_and_the_last_one_wins() {
+        let config = Cli::try_parse_from([
+            "hearsay",
+            "--turn",
+            "127.0.0.1:0",
+            "--turn",
+            "127.0.0.1:5000",
+            "--relay-ports",
+            "40000-40010",
+            "--relay-allow-private",
+            "--turn-user",
+            "bob:pw",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
+        assert_eq!(config.relay.turn, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(config.relay.relay_ports, 40000..=40010);
+        assert!(config.relay.allow_private);
+        assert_eq!(config.relay.static_users, [("bob".into(), "pw".into())]);
+    }
+
+    #[test]
+    fn bad_port_ranges_are_refused() {
+        for bad in ["0-10", "10-5", "10", "a-b", "1-70000"] {
+            assert!(parse_port_range(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(parse_port_range("7-7"), Ok(7..=7));
     }
 
     #[test]

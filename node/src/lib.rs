@@ -2,18 +2,23 @@
 //! overlay, a STUN server and a TURN server.
 //!
 //! Drive it with [`run`]: give it a [`config::Config`] and a future that resolves when the node should stop. It
-//! binds every listener first (so a port in use fails fast with a clear error), prints the page URL on stdout as
-//! `hearsay: page at https://…/`, and serves until the shutdown future resolves.
+//! binds every listener first (so a port in use fails fast with a clear error), prints where it listens on stdout
+//! (`hearsay: stun at <addr>`, `hearsay: turn at <addr>`, then `hearsay: page at https://…/` last), and serves
+//! until the shutdown future resolves.
 //!
 //! Layout: [`config`] (command line and environment), [`tls`] (the node's self-signed certificate),
-//! [`web`] (HTTPS server, the embedded page and the page's WebSocket).
+//! [`web`] (HTTPS server, the embedded page and the page's WebSocket), [`stun`] (STUN server and client),
+//! [`turn`] (TURN server on the `turn` crate, credentials, relay policy, ICE server lists).
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod stun;
 pub mod tls;
+pub mod turn;
 pub mod web;
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +27,10 @@ use hearsay_shared::page::NodeIdentity;
 
 /// The line prefix, on stdout, that tells scripts and tests where the page is served.
 pub const PAGE_URL_PREFIX: &str = "hearsay: page at ";
+/// The line prefix, on stdout, before the STUN server's bound UDP address.
+pub const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
+/// The line prefix, on stdout, before the TURN server's bound UDP address.
+pub const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
 
 /// Runs the node until `shutdown` resolves.
 pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -32,6 +41,46 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         .await
         .with_context(|| format!("binding the web server to {}", config.web))?;
     let web_addr = listener.local_addr()?;
+    let relay = &config.relay;
+    let stun_socket = tokio::net::UdpSocket::bind(relay.stun)
+        .await
+        .with_context(|| format!("binding the STUN server to {}", relay.stun))?;
+    let stun_addr = stun_socket.local_addr()?;
+    let turn_socket = tokio::net::UdpSocket::bind(relay.turn)
+        .await
+        .with_context(|| format!("binding the TURN server to {}", relay.turn))?;
+    let turn_addr = turn_socket.local_addr()?;
+    let advertised_ip = relay
+        .relay_ip
+        .unwrap_or_else(|| advertised_ip_for(turn_addr));
+    let secret = turn::credentials::TurnSecret::load_or_create(&config.data_dir)?;
+    let turn_server = turn::TurnServer::start(
+        turn_socket,
+        turn::TurnSettings {
+            realm: config.name.clone(),
+            credentials: turn::credentials::Credentials::new(
+                secret.clone(),
+                relay.static_users.iter().cloned().collect(),
+            ),
+            policy: turn::peer_policy::PeerPolicy {
+                allow_private: relay.allow_private,
+            },
+            quotas: turn::gate::Quotas {
+                per_user: relay.user_quota,
+                total: relay.total_quota,
+            },
+            relay: turn::relay_ports::RelayPorts {
+                bind_ip: turn_addr.ip(),
+                advertised_ip,
+                ports: relay.relay_ports.clone(),
+            },
+        },
+    )
+    .await?;
+    let stun_task = tokio::spawn(stun::server::serve(
+        stun_socket,
+        stun::BindingResponder::default(),
+    ));
 
     let node = Arc::new(web::NodeInfo {
         identity: NodeIdentity {
@@ -39,6 +88,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         started: Instant::now(),
+        ice: turn::ice_servers::IceServerSource::new(advertised_ip, stun_addr, turn_addr, secret),
     });
     let routes = web::routes(node, config.assets.clone());
 
@@ -47,9 +97,32 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    tracing::info!(name = %config.name, data_dir = %config.data_dir.display(), "node started");
+    tracing::info!(name = %config.name, data_dir = %config.data_dir.display(), %stun_addr, %turn_addr,
+        %advertised_ip, "node started");
+    println!("{STUN_ADDR_PREFIX}{stun_addr}");
+    println!("{TURN_ADDR_PREFIX}{turn_addr}");
     println!("{PAGE_URL_PREFIX}https://{host}:{}/", web_addr.port());
 
     web::serve_https(listener, tls, routes, shutdown).await;
+    stun_task.abort();
+    turn_server.close().await;
     Ok(())
+}
+
+/// The address to advertise for relays and in ICE server lists when `--relay-ip` is not given: the TURN address
+/// itself if it is specific, else the source address the OS would use towards the internet (a UDP `connect`
+/// only consults the routing table; nothing is sent), else loopback.
+fn advertised_ip_for(turn_addr: SocketAddr) -> IpAddr {
+    if !turn_addr.ip().is_unspecified() {
+        return turn_addr.ip();
+    }
+    let probe = || -> std::io::Result<IpAddr> {
+        let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+        socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?; // TEST-NET-1: a route lookup, no traffic
+        Ok(socket.local_addr()?.ip())
+    };
+    match probe() {
+        Ok(ip) if !ip.is_unspecified() => ip,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    }
 }

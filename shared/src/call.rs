@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::ice::IceServer;
+
 /// Largest SDP either side accepts, in bytes. Real offers for audio + video + data are 3–8 KB.
 pub const MAX_SDP_BYTES: usize = 32 * 1024;
 /// Largest ICE candidate line, in bytes.
@@ -46,16 +48,6 @@ impl CallMedia {
             CallMedia::ReceiveOnly => None,
         }
     }
-}
-
-/// One entry of RTCConfiguration.iceServers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
 }
 
 /// An ICE candidate as RTCIceCandidateInit has it.

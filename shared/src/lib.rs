@@ -7,7 +7,9 @@
 //! - [`page`]: the page ↔ node protocol spoken over the node's `/ws` WebSocket, as JSON in a versioned
 //!   [`page::Envelope`]. Decode incoming text with [`page::decode_client`] / [`page::decode_server`]; both bound the
 //!   size before parsing and return a [`page::DecodeError`] instead of panicking.
+//! - [`ice`]: ICE server lists (`RTCIceServer`) a node hands to pages: its STUN and TURN with fresh credentials.
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod ice;
 pub mod page;

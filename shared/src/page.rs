@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::call::{CallId, IceServer, Signal};
+use crate::call::{CallId, Signal};
+use crate::ice::IceServers;
 
 /// The version of this protocol. Bumped on any incompatible change; a peer speaking another version gets
 /// [`ErrorCode::UnsupportedVersion`].
@@ -55,14 +56,11 @@ pub enum ServerMsg {
         /// Milliseconds since the node started.
         uptime_ms: u64,
     },
+    /// The node's STUN and TURN servers, with TURN credentials minted for this page. Sent after
+    /// [`ServerMsg::Hello`] on every connection, and again whenever the page sends [`ClientMsg::GetIceServers`].
+    IceServers(IceServers),
     /// The node could not act on something the page sent. The connection stays open.
     Error { code: ErrorCode, message: String },
-    /// ICE servers for this page's calls: `own` to use itself, `lend` (fresh TURN credentials from this node) to
-    /// hand to the peer in the signaling.
-    IceConfig {
-        own: Vec<IceServer>,
-        lend: Vec<IceServer>,
-    },
     /// A call signal from another user; `from` is the key that signed it, as verified by this node.
     Signal { from: UserRef, signal: Signal },
     /// A signal this page sent could not be delivered to `to`.
@@ -85,6 +83,8 @@ pub struct UserRef {
 pub enum ClientMsg {
     /// Keeps intermediaries from timing the connection out; the node does not answer it.
     Heartbeat,
+    /// Asks for a fresh [`ServerMsg::IceServers`] (e.g. before a call, when the last credentials are old).
+    GetIceServers,
     /// Send a call signal to the user with key `to`, signed by this node, over the gossip network.
     SendSignal { to: String, signal: Signal },
 }
@@ -139,15 +139,15 @@ trait KnownTypes {
 }
 
 impl KnownTypes for ClientMsg {
-    const TYPES: &'static [&'static str] = &["heartbeat", "send_signal"];
+    const TYPES: &'static [&'static str] = &["heartbeat", "get_ice_servers", "send_signal"];
 }
 
 impl KnownTypes for ServerMsg {
     const TYPES: &'static [&'static str] = &[
         "hello",
         "heartbeat",
+        "ice_servers",
         "error",
-        "ice_config",
         "signal",
         "signal_undeliverable",
     ];
@@ -210,6 +210,21 @@ mod tests {
                 version: "0.1.0".into(),
             }),
             ServerMsg::Heartbeat { uptime_ms: 42 },
+            ServerMsg::IceServers(crate::ice::IceServers {
+                servers: vec![
+                    crate::ice::IceServer {
+                        urls: vec!["stun:192.0.2.1:3478".into()],
+                        username: None,
+                        credential: None,
+                    },
+                    crate::ice::IceServer {
+                        urls: vec!["turn:192.0.2.1:3479?transport=udp".into()],
+                        username: Some("1700000000:page".into()),
+                        credential: Some("c2VjcmV0".into()),
+                    },
+                ],
+                expires: 1_700_000_000,
+            }),
             ServerMsg::Error {
                 code: ErrorCode::NotJson,
                 message: "nope".into(),
@@ -225,6 +240,26 @@ mod tests {
         assert_eq!(
             encode(ClientMsg::Heartbeat),
             r#"{"v":1,"msg":{"type":"heartbeat"}}"#
+        );
+    }
+
+    #[test]
+    fn ice_servers_use_the_webrtc_field_names() {
+        let msg = ServerMsg::IceServers(crate::ice::IceServers {
+            servers: vec![crate::ice::IceServer {
+                urls: vec!["turn:h:1?transport=udp".into()],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            expires: 7,
+        });
+        assert_eq!(
+            encode(msg),
+            r#"{"v":1,"msg":{"type":"ice_servers","servers":[{"urls":["turn:h:1?transport=udp"],"username":"u","credential":"p"}],"expires":7}}"#
+        );
+        assert_eq!(
+            decode_client(r#"{"v":1,"msg":{"type":"get_ice_servers"}}"#),
+            Ok(ClientMsg::GetIceServers)
         );
     }
 

@@ -2,8 +2,12 @@
 //! chromedriver.
 //!
 //! - [`Node`] starts the `hearsay` binary (built on first use with `cargo build -p hearsay-node`) on a free port
-//!   with a temporary data dir as its working directory, and reads its page URL from stdout. [`Node::stop`] sends
+//!   with a temporary data dir as its working directory, and reads its page URL from stdout. Its STUN and TURN
+//!   servers listen on free loopback UDP ports (`--stun/--turn 127.0.0.1:0`, overridable through the extra
+//!   arguments); their addresses are read from stdout too ([`Node::stun`], [`Node::turn`]). [`Node::stop`] sends
 //!   SIGTERM; [`Node::restart`] starts it again on the same port and data dir.
+//! - [`require_tool`] finds a third-party program (coturn's `turnutils_*`, stund's `stun`) or fails with how to
+//!   install it — tests never skip silently.
 //! - [`Browser`] starts chromedriver and one Chromium session with the flags that work headless and offline
 //!   (fake media devices, self-signed certificates accepted).
 //! - [`wait_until`] polls a condition with a bound instead of sleeping a fixed time.
@@ -23,8 +27,13 @@ use tokio::process::{Child, Command};
 
 pub use fantoccini;
 
+pub mod relay_tools;
+
 /// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).
 const PAGE_URL_PREFIX: &str = "hearsay: page at ";
+/// The lines the node prints before its page URL with its STUN and TURN addresses (`hearsay_node::*_ADDR_PREFIX`).
+const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
+const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
 
 /// How long a node may take to print its URL, and a browser to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +95,10 @@ pub struct Node {
     /// The page URL the node printed, e.g. `https://127.0.0.1:41234/`.
     pub url: String,
     pub web: SocketAddr,
+    /// The STUN server's UDP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
+    pub stun: SocketAddr,
+    /// The TURN server's UDP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
+    pub turn: SocketAddr,
     data_dir: tempfile::TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
@@ -105,6 +118,8 @@ impl Node {
             name: name.to_owned(),
             url: String::new(),
             web,
+            stun: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            turn: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -117,6 +132,15 @@ impl Node {
         self.data_dir.path()
     }
 
+    /// The node's TURN REST secret (created on its first start), for coturn's `-W`.
+    pub fn turn_secret(&self) -> anyhow::Result<String> {
+        let path = self.data_dir.path().join("turn-secret");
+        Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .trim()
+            .to_owned())
+    }
+
     async fn spawn(&mut self) -> anyhow::Result<()> {
         let bin = hearsay_bin()?;
         let mut child = Command::new(&bin)
@@ -126,6 +150,7 @@ impl Node {
             .arg(self.data_dir.path())
             .arg("--web")
             .arg(self.web.to_string())
+            .args(["--stun", "127.0.0.1:0", "--turn", "127.0.0.1:0"])
             .args(&self.extra_args)
             // Run from elsewhere than the repo: the page must come from inside the binary.
             .current_dir(self.data_dir.path())
@@ -137,16 +162,25 @@ impl Node {
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("stdout is piped")?;
         let mut lines = BufReader::new(stdout).lines();
+        let (mut stun, mut turn) = (None, None);
         let url = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.strip_prefix(PAGE_URL_PREFIX) {
                     return Ok(url.trim().to_owned());
+                }
+                if let Some(addr) = line.strip_prefix(STUN_ADDR_PREFIX) {
+                    stun = Some(printed_addr(addr)?);
+                }
+                if let Some(addr) = line.strip_prefix(TURN_ADDR_PREFIX) {
+                    turn = Some(printed_addr(addr)?);
                 }
             }
             bail!("node exited before printing its page URL")
         })
         .await
         .context("node did not print its page URL in time")??;
+        self.stun = stun.context("node printed no STUN address before its page URL")?;
+        self.turn = turn.context("node printed no TURN address before its page URL")?;
         // Keep draining stdout so the node never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;
@@ -325,6 +359,27 @@ impl Drop for Browser {
 /// chromedriver needs a moment before it listens; the session request is retried after this pause.
 async fn pause_before_retry() {
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// A socket address the node printed; an unspecified IP (0.0.0.0, ::) becomes loopback, where tests reach it.
+fn printed_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    let mut addr: SocketAddr = text
+        .trim()
+        .parse()
+        .with_context(|| format!("node printed a bad address {text:?}"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(addr)
+}
+
+/// The path of `program`, or an error saying which Debian package `cargo xtask test` installs it from.
+pub fn require_tool(program: &str, package: &str) -> anyhow::Result<PathBuf> {
+    which(program).with_context(|| {
+        format!(
+            "{program} is not installed: `cargo xtask test` installs it (apt-get install {package})"
+        )
+    })
 }
 
 fn which(program: &str) -> Option<PathBuf> {

@@ -18,6 +18,8 @@ pub use https::serve_https;
 pub struct NodeInfo {
     pub identity: NodeIdentity,
     pub started: Instant,
+    /// Mints the `iceServers` list (own STUN, own TURN with fresh credentials) sent to the page.
+    pub ice: crate::turn::ice_servers::IceServerSource,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between

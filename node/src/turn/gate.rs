@@ -1,0 +1,701 @@
+//! The gate in front of the `turn` crate: everything the crate has no hook for, done on the datagrams between
+//! the listening socket and the crate's server loop.
+//!
+//! The `turn` crate (0.17) reads its listener through a `Conn` trait object. [`GatedConn`] is that `Conn`: it
+//! wraps the UDP socket and runs each datagram through [`Gate`], a plain state machine (no IO, no clock):
+//!
+//! - **Framing**: only well-framed STUN messages with the magic cookie and ChannelData whose length fits reach the
+//!   crate; other bytes are dropped, so the crate's decoders only ever see sane framing.
+//! - **No open relay**: a CreatePermission or ChannelBind naming a peer the [`PeerPolicy`] refuses is answered
+//!   403 Forbidden by the gate and never reaches the crate, so no permission to such a peer ever exists. (Send
+//!   indications and inbound relay traffic need a permission, which the crate checks.) A request of those two
+//!   methods the gate cannot decode gets 400: the gate fails closed rather than let the crate read it differently.
+//! - **Quotas**: an Allocate from a username already holding [`Quotas::per_user`] allocations, or when
+//!   [`Quotas::total`] exist, is answered 486 Allocation Quota Reached (RFC 8656 §7.2 step 10). The gate counts
+//!   allocations by watching the crate's Allocate success responses go out ([`Gate::observe_outbound`]) and the
+//!   crate's close notifications come back ([`Gate::allocation_closed`]).
+//! - **Nonce flood**: the crate keeps every nonce it hands out in a map it never sweeps; requests that make it
+//!   issue one (Allocate/Refresh without MESSAGE-INTEGRITY) are rate-limited by a token bucket.
+//!
+//! Drive the core with [`Gate::inspect_inbound`] for each received datagram (pass it on, drop it, or send the
+//! returned reply), [`Gate::observe_outbound`] for each datagram the crate sends, and
+//! [`Gate::allocation_closed`] when the crate reports an allocation gone.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use bytecodec::{DecodeExt, EncodeExt};
+use stun_codec::rfc5389::attributes::{ErrorCode, MessageIntegrity, Realm, Software, Username};
+use stun_codec::rfc5766::attributes::XorPeerAddress;
+use stun_codec::{Message, MessageClass, MessageDecoder, MessageEncoder, TransactionId};
+use tokio::net::UdpSocket;
+
+use super::credentials::Credentials;
+use super::peer_policy::PeerPolicy;
+use crate::stun::wire::{HEADER_LEN, StunAttribute, StunFrame, stun_frame};
+
+const METHOD_ALLOCATE: u16 = 0x003;
+const METHOD_REFRESH: u16 = 0x004;
+const METHOD_CREATE_PERMISSION: u16 = 0x008;
+const METHOD_CHANNEL_BIND: u16 = 0x009;
+const CLASS_REQUEST: u8 = 0;
+/// Message types of the crate's Allocate responses, as they appear on the wire.
+const ALLOCATE_SUCCESS: [u8; 2] = [0x01, 0x03];
+const ALLOCATE_ERROR: [u8; 2] = [0x01, 0x13];
+const ATTR_MESSAGE_INTEGRITY: u16 = 0x0008;
+
+/// Allocations pending their response are forgotten past this many (a flood of Allocates that never succeed).
+const MAX_PENDING: usize = 4096;
+
+/// Allocation quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Live allocations one username may hold.
+    pub per_user: usize,
+    /// Live allocations on the whole server.
+    pub total: usize,
+}
+
+/// A token bucket for the requests that make the crate store a nonce.
+#[derive(Debug, Clone)]
+struct NonceBudget {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl NonceBudget {
+    const PER_SECOND: f64 = 200.0;
+    const BURST: f64 = 1000.0;
+
+    fn take(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * Self::PER_SECOND;
+            self.tokens = (self.tokens + refill).min(Self::BURST);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What to do with a received datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// Hand it to the `turn` crate.
+    Pass,
+    /// Drop it silently.
+    Drop,
+    /// Do not hand it on; send these bytes back to its source instead.
+    Reply(Vec<u8>),
+}
+
+/// The gate's state: policy, quotas and the allocation ledger.
+#[derive(Debug)]
+pub struct Gate {
+    policy: PeerPolicy,
+    quotas: Quotas,
+    credentials: Credentials,
+    realm: String,
+    software: Software,
+    /// Allocate requests passed on, by client address, waiting for the crate's response.
+    pending: HashMap<SocketAddr, String>,
+    /// Live allocations: client address → username.
+    live: HashMap<SocketAddr, String>,
+    per_user: HashMap<String, usize>,
+    nonce_budget: NonceBudget,
+}
+
+impl Gate {
+    pub fn new(
+        policy: PeerPolicy,
+        quotas: Quotas,
+        credentials: Credentials,
+        realm: String,
+    ) -> Self {
+        Self {
+            policy,
+            quotas,
+            credentials,
+            realm,
+            software: Software::new_static(concat!("hearsay ", env!("CARGO_PKG_VERSION"))),
+            pending: HashMap::new(),
+            live: HashMap::new(),
+            per_user: HashMap::new(),
+            nonce_budget: NonceBudget {
+                tokens: NonceBudget::BURST,
+                last: None,
+            },
+        }
+    }
+
+    /// Live allocations the gate counts.
+    pub fn live_allocations(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Decides about one datagram received from `from`.
+    pub fn inspect_inbound(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> Inbound {
+        let Some(&first) = bytes.first() else {
+            return Inbound::Drop;
+        };
+        if first & 0xC0 == 0x40 {
+            return channel_data_verdict(bytes);
+        }
+        let Some(frame) = stun_frame(bytes) else {
+            return Inbound::Drop;
+        };
+        if !frame.has_cookie {
+            return Inbound::Drop;
+        }
+        if frame.class() != CLASS_REQUEST {
+            return Inbound::Pass;
+        }
+        match frame.method() {
+            METHOD_ALLOCATE => self.allocate(bytes, frame, from, now),
+            METHOD_REFRESH if !has_message_integrity(bytes) => self.nonce_request(now),
+            METHOD_CREATE_PERMISSION | METHOD_CHANNEL_BIND => self.peer_request(bytes, frame),
+            _ => Inbound::Pass,
+        }
+    }
+
+    /// Notes a datagram the crate sends to `to` (only Allocate responses matter).
+    pub fn observe_outbound(&mut self, bytes: &[u8], to: SocketAddr) {
+        if bytes.len() < HEADER_LEN {
+            return;
+        }
+        if bytes[..2] == ALLOCATE_SUCCESS {
+            if let Some(user) = self.pending.remove(&to) {
+                *self.per_user.entry(user.clone()).or_insert(0) += 1;
+                if let Some(old) = self.live.insert(to, user) {
+                    self.release(&old);
+                }
+            }
+        } else if bytes[..2] == ALLOCATE_ERROR {
+            self.pending.remove(&to);
+        }
+    }
+
+    /// The crate closed the allocation of client `src` (expired, refreshed to 0, or server closing).
+    pub fn allocation_closed(&mut self, src: SocketAddr) {
+        if let Some(user) = self.live.remove(&src) {
+            self.release(&user);
+        }
+    }
+
+    fn release(&mut self, user: &str) {
+        if let Some(count) = self.per_user.get_mut(user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_user.remove(user);
+            }
+        }
+    }
+
+    fn nonce_request(&mut self, now: Instant) -> Inbound {
+        if self.nonce_budget.take(now) {
+            Inbound::Pass
+        } else {
+            Inbound::Drop
+        }
+    }
+
+    fn allocate(
+        &mut self,
+        bytes: &[u8],
+        frame: StunFrame,
+        from: SocketAddr,
+        now: Instant,
+    ) -> Inbound {
+        if !has_message_integrity(bytes) {
+            return self.nonce_request(now);
+        }
+        let Some(message) = decode(bytes) else {
+            return self.reply(bytes, frame, 400, "Bad Request", None);
+        };
+        let Some(username) = message.get_attribute::<Username>() else {
+            return Inbound::Pass; // the crate answers 400
+        };
+        if self.live.contains_key(&from) {
+            return Inbound::Pass; // the crate answers 437 Allocation Mismatch
+        }
+        let user = username.name().to_owned();
+        let held = self.per_user.get(&user).copied().unwrap_or(0);
+        if held >= self.quotas.per_user || self.live.len() >= self.quotas.total {
+            tracing::info!(%from, %user, held, total = self.live.len(), "turn: allocation quota reached");
+            return self.reply(
+                bytes,
+                frame,
+                486,
+                "Allocation Quota Reached",
+                Some(&message),
+            );
+        }
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.clear();
+        }
+        self.pending.insert(from, user);
+        Inbound::Pass
+    }
+
+    fn peer_request(&mut self, bytes: &[u8], frame: StunFrame) -> Inbound {
+        let Some(message) = decode(bytes) else {
+            return self.reply(bytes, frame, 400, "Bad Request", None);
+        };
+        let refused = message
+            .attributes()
+            .filter_map(|a| match a {
+                StunAttribute::XorPeerAddress(peer) => Some(XorPeerAddress::address(peer)),
+                _ => None,
+            })
+            .find(|peer| !self.policy.allows(peer.ip()));
+        match refused {
+            Some(peer) => {
+                tracing::info!(%peer, "turn: refused to relay to a forbidden peer");
+                self.reply(bytes, frame, 403, "Forbidden", Some(&message))
+            }
+            None => Inbound::Pass,
+        }
+    }
+
+    /// An error response to the request in `bytes`, with MESSAGE-INTEGRITY when the request named valid
+    /// credentials (RFC 8489 §9.2.4), so a client that checks integrity accepts it.
+    fn reply(
+        &self,
+        bytes: &[u8],
+        frame: StunFrame,
+        code: u16,
+        reason: &str,
+        request: Option<&Message<StunAttribute>>,
+    ) -> Inbound {
+        let mut id = [0u8; 12];
+        id.copy_from_slice(&bytes[8..HEADER_LEN]);
+        let Ok(method) = stun_codec::Method::new(frame.method()) else {
+            return Inbound::Drop;
+        };
+        let mut response =
+            Message::new(MessageClass::ErrorResponse, method, TransactionId::new(id));
+        let Ok(error) = ErrorCode::new(code, reason.to_owned()) else {
+            return Inbound::Drop;
+        };
+        response.add_attribute(error);
+        response.add_attribute(self.software.clone());
+        if let Some(integrity) = request.and_then(|r| self.integrity_for(r, &response)) {
+            response.add_attribute(integrity);
+        }
+        match MessageEncoder::new().encode_into_bytes(response) {
+            Ok(out) => Inbound::Reply(out),
+            Err(_) => Inbound::Drop,
+        }
+    }
+
+    fn integrity_for(
+        &self,
+        request: &Message<StunAttribute>,
+        response: &Message<StunAttribute>,
+    ) -> Option<MessageIntegrity> {
+        let username = request.get_attribute::<Username>()?;
+        let realm = Realm::new(self.realm.clone()).ok()?;
+        let password = self
+            .credentials
+            .password_for(username.name(), SystemTime::now())
+            .ok()?;
+        MessageIntegrity::new_long_term_credential(response, username, &realm, &password).ok()
+    }
+}
+
+/// ChannelData (RFC 8656 §12.4): a 4-byte header whose length must fit in the datagram.
+fn channel_data_verdict(bytes: &[u8]) -> Inbound {
+    if bytes.len() < 4 {
+        return Inbound::Drop;
+    }
+    let length = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+    if length > bytes.len() - 4 {
+        Inbound::Drop
+    } else {
+        Inbound::Pass
+    }
+}
+
+/// Whether a framed message carries a MESSAGE-INTEGRITY attribute, by walking the attribute headers only.
+fn has_message_integrity(bytes: &[u8]) -> bool {
+    let mut at = HEADER_LEN;
+    while at + 4 <= bytes.len() {
+        let kind = u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        if kind == ATTR_MESSAGE_INTEGRITY {
+            return true;
+        }
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    false
+}
+
+fn decode(bytes: &[u8]) -> Option<Message<StunAttribute>> {
+    match MessageDecoder::<StunAttribute>::new().decode_from_bytes(bytes) {
+        Ok(Ok(message)) => Some(message),
+        Ok(Err(broken)) => {
+            tracing::debug!(error = %broken.error(), "turn gate: undecodable attributes");
+            None
+        }
+        Err(err) => {
+            tracing::debug!(%err, "turn gate: undecodable message");
+            None
+        }
+    }
+}
+
+/// The `Conn` the `turn` crate reads its listener through: the UDP socket plus the [`Gate`].
+pub struct GatedConn {
+    socket: Arc<UdpSocket>,
+    gate: Arc<Mutex<Gate>>,
+}
+
+impl GatedConn {
+    pub fn new(socket: Arc<UdpSocket>, gate: Arc<Mutex<Gate>>) -> Self {
+        Self { socket, gate }
+    }
+
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        // The gate's methods do not panic while holding the lock, so it is never poisoned; if it were, its state
+        // is still a consistent ledger, so use it.
+        self.gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Receive errors that concern one datagram (an ICMP error for an earlier send), not the socket.
+fn is_transient(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        err.kind(),
+        ConnectionRefused | ConnectionReset | Interrupted | WouldBlock | TimedOut
+    )
+}
+
+type ConnResult<T> = Result<T, webrtc_util::Error>;
+
+#[async_trait::async_trait]
+impl webrtc_util::Conn for GatedConn {
+    async fn connect(&self, addr: SocketAddr) -> ConnResult<()> {
+        Ok(self.socket.connect(addr).await?)
+    }
+
+    async fn recv(&self, _buf: &mut [u8]) -> ConnResult<usize> {
+        Err(webrtc_util::Error::Other(
+            "the TURN listener is not connected".into(),
+        ))
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> ConnResult<(usize, SocketAddr)> {
+        loop {
+            let (len, from) = match self.socket.recv_from(buf).await {
+                Ok(got) => got,
+                // Per-datagram errors must not reach the crate: it ends its server loop on any error.
+                Err(err) if is_transient(&err) => continue,
+                Err(err) => return Err(err.into()),
+            };
+            let verdict = self
+                .gate()
+                .inspect_inbound(&buf[..len], from, Instant::now());
+            match verdict {
+                Inbound::Pass => return Ok((len, from)),
+                Inbound::Drop => {}
+                Inbound::Reply(reply) => {
+                    let _ = self.socket.send_to(&reply, from).await;
+                }
+            }
+        }
+    }
+
+    async fn send(&self, _buf: &[u8]) -> ConnResult<usize> {
+        Err(webrtc_util::Error::Other(
+            "the TURN listener is not connected".into(),
+        ))
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> ConnResult<usize> {
+        if buf.len() >= HEADER_LEN && buf[0] == 0x01 {
+            self.gate().observe_outbound(buf, target);
+        }
+        Ok(self.socket.send_to(buf, target).await?)
+    }
+
+    fn local_addr(&self) -> ConnResult<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> ConnResult<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use stun_codec::rfc5766::attributes::RequestedTransport;
+
+    use super::*;
+    use crate::turn::credentials::TurnSecret;
+
+    const ID: [u8; 12] = *b"gate-test-id";
+
+    fn gate(allow_private: bool, per_user: usize, total: usize) -> Gate {
+        Gate::new(
+            PeerPolicy { allow_private },
+            Quotas { per_user, total },
+            Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
+            "realm".into(),
+        )
+    }
+
+    fn message(method: u16, attrs: Vec<StunAttribute>, with_integrity: bool) -> Vec<u8> {
+        let method = stun_codec::Method::new(method).unwrap();
+        let mut m: Message<StunAttribute> =
+            Message::new(MessageClass::Request, method, TransactionId::new(ID));
+        for a in attrs {
+            m.add_attribute(a);
+        }
+        if with_integrity {
+            let mi = MessageIntegrity::new_short_term_credential(&m, "whatever").unwrap();
+            m.add_attribute(mi);
+        }
+        MessageEncoder::new().encode_into_bytes(m).unwrap()
+    }
+
+    fn peer(addr: &str) -> StunAttribute {
+        XorPeerAddress::new(addr.parse().unwrap()).into()
+    }
+
+    fn allocate(user: &str) -> Vec<u8> {
+        message(
+            METHOD_ALLOCATE,
+            vec![
+                RequestedTransport::new(17).into(),
+                Username::new(user.into()).unwrap().into(),
+            ],
+            true,
+        )
+    }
+
+    fn error_code(reply: &Inbound) -> Option<u16> {
+        let Inbound::Reply(bytes) = reply else {
+            return None;
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(bytes)
+            .ok()?
+            .ok()?;
+        assert_eq!(m.transaction_id(), TransactionId::new(ID));
+        m.get_attribute::<ErrorCode>().map(|e| e.code())
+    }
+
+    fn client(port: u16) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, 1], port))
+    }
+
+    /// What the crate would send back for a successful Allocate.
+    const SUCCESS: [u8; 20] = [
+        1, 3, 0, 0, 0x21, 0x12, 0xA4, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn permission_to_loopback_or_private_peers_gets_403_and_never_reaches_the_crate() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        for forbidden in ["127.0.0.1:9", "10.0.0.1:9", "[::1]:9", "169.254.0.1:9"] {
+            for method in [METHOD_CREATE_PERMISSION, METHOD_CHANNEL_BIND] {
+                let bytes = message(method, vec![peer(forbidden)], true);
+                assert_eq!(
+                    error_code(&g.inspect_inbound(&bytes, client(1), now)),
+                    Some(403),
+                    "{forbidden}"
+                );
+            }
+        }
+        // A public peer passes; one forbidden among several public ones still refuses the whole request.
+        let ok = message(METHOD_CREATE_PERMISSION, vec![peer("198.51.100.1:9")], true);
+        assert_eq!(g.inspect_inbound(&ok, client(1), now), Inbound::Pass);
+        let mixed = message(
+            METHOD_CREATE_PERMISSION,
+            vec![peer("198.51.100.1:9"), peer("192.168.1.1:9")],
+            true,
+        );
+        assert_eq!(
+            error_code(&g.inspect_inbound(&mixed, client(1), now)),
+            Some(403)
+        );
+    }
+
+    #[test]
+    fn allow_private_lets_loopback_through() {
+        let mut g = gate(true, 10, 10);
+        let bytes = message(METHOD_CREATE_PERMISSION, vec![peer("127.0.0.1:9")], true);
+        assert_eq!(
+            g.inspect_inbound(&bytes, client(1), Instant::now()),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn undecodable_peer_requests_fail_closed_with_400() {
+        let mut g = gate(false, 10, 10);
+        let mut bytes = message(METHOD_CREATE_PERMISSION, vec![], false);
+        // XOR-PEER-ADDRESS with family 7: the crate might read it some way; the gate refuses it.
+        bytes[3] = 12;
+        bytes.extend_from_slice(&[0x00, 0x12, 0, 8, 0, 7, 0, 0, 1, 2, 3, 4]);
+        assert_eq!(
+            error_code(&g.inspect_inbound(&bytes, client(1), Instant::now())),
+            Some(400)
+        );
+    }
+
+    #[test]
+    fn per_user_quota_counts_successes_and_frees_on_close() {
+        let mut g = gate(false, 2, 100);
+        let now = Instant::now();
+        for port in [1, 2] {
+            assert_eq!(
+                g.inspect_inbound(&allocate("100:alice"), client(port), now),
+                Inbound::Pass
+            );
+            g.observe_outbound(&SUCCESS, client(port));
+        }
+        assert_eq!(g.live_allocations(), 2);
+        assert_eq!(
+            error_code(&g.inspect_inbound(&allocate("100:alice"), client(3), now)),
+            Some(486)
+        );
+        // Another user is not affected; a retransmission from a live client passes (the crate answers it).
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:bob"), client(4), now),
+            Inbound::Pass
+        );
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:alice"), client(1), now),
+            Inbound::Pass
+        );
+        g.allocation_closed(client(1));
+        assert_eq!(
+            g.inspect_inbound(&allocate("100:alice"), client(3), now),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn failed_allocations_are_not_counted() {
+        let mut g = gate(false, 1, 100);
+        let now = Instant::now();
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            Inbound::Pass
+        );
+        let mut error = SUCCESS;
+        error[1] = 0x13;
+        g.observe_outbound(&error, client(1));
+        assert_eq!(g.live_allocations(), 0);
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(2), now),
+            Inbound::Pass
+        );
+    }
+
+    #[test]
+    fn total_quota_applies_across_users() {
+        let mut g = gate(false, 10, 1);
+        let now = Instant::now();
+        assert_eq!(
+            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            Inbound::Pass
+        );
+        g.observe_outbound(&SUCCESS, client(1));
+        assert_eq!(
+            error_code(&g.inspect_inbound(&allocate("1:b"), client(2), now)),
+            Some(486)
+        );
+    }
+
+    #[test]
+    fn unauthenticated_allocates_are_rate_limited() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        let bare = message(
+            METHOD_ALLOCATE,
+            vec![RequestedTransport::new(17).into()],
+            false,
+        );
+        let passed = (0..1500)
+            .filter(|i| g.inspect_inbound(&bare, client(*i), now) == Inbound::Pass)
+            .count();
+        assert_eq!(passed, 1000, "the burst passes, the rest is dropped");
+        let later = now + Duration::from_secs(1);
+        assert_eq!(g.inspect_inbound(&bare, client(1), later), Inbound::Pass);
+    }
+
+    #[test]
+    fn framing_is_checked_before_the_crate_sees_anything() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        assert_eq!(g.inspect_inbound(&[], client(1), now), Inbound::Drop);
+        assert_eq!(
+            g.inspect_inbound(&[0x40, 0x00, 0x00, 0x09, 1], client(1), now),
+            Inbound::Drop
+        );
+        assert_eq!(
+            g.inspect_inbound(&[0x40, 0x00, 0x00, 0x01, 1], client(1), now),
+            Inbound::Pass
+        );
+        assert_eq!(
+            g.inspect_inbound(&[0x80; 24], client(1), now),
+            Inbound::Drop
+        );
+        let mut classic = allocate("1:a");
+        classic[4] = 0;
+        assert_eq!(g.inspect_inbound(&classic, client(1), now), Inbound::Drop);
+        let mut bad_len = allocate("1:a");
+        bad_len[3] ^= 4;
+        assert_eq!(g.inspect_inbound(&bad_len, client(1), now), Inbound::Drop);
+    }
+
+    #[test]
+    fn refusals_carry_message_integrity_when_the_username_is_valid() {
+        let mut g = gate(false, 0, 10);
+        let minted = TurnSecret::new("gate-test-secret").mint(
+            "x",
+            SystemTime::now(),
+            Duration::from_secs(60),
+        );
+        let reply = g.inspect_inbound(&allocate(&minted.username), client(1), Instant::now());
+        let Inbound::Reply(bytes) = reply else {
+            panic!("expected a reply")
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(&bytes)
+            .unwrap()
+            .unwrap();
+        let mi = m
+            .get_attribute::<MessageIntegrity>()
+            .expect("integrity present");
+        let user = Username::new(minted.username.clone()).unwrap();
+        let realm = Realm::new("realm".into()).unwrap();
+        assert!(
+            mi.check_long_term_credential(&user, &realm, &minted.password)
+                .is_ok()
+        );
+    }
+}
