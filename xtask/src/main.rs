@@ -11,8 +11,21 @@
 //! wasm-opt), so a second clone or a CI run on the same machine does not rebuild them; a tool already at the right
 //! version is never reinstalled.
 
+/// Prints a progress line with the time since the task started, so a slow step is plain to see.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("xtask [{:>4.0} s]: {}", $crate::started().elapsed().as_secs_f64(), format!($($arg)*))
+    };
+}
+
 mod page;
 mod tools;
+
+/// When this task started.
+pub fn started() -> std::time::Instant {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(std::time::Instant::now)
+}
 
 use std::process::Command;
 
@@ -22,13 +35,14 @@ fn main() -> std::process::ExitCode {
     match run_task() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("xtask: error: {err:#}");
+            say!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
 fn run_task() -> anyhow::Result<()> {
+    started();
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
@@ -70,8 +84,8 @@ fn run(node_args: &[String]) -> anyhow::Result<()> {
         "hearsay",
     ])?;
     let bin = tools::repo_root().join("target/release/hearsay");
-    eprintln!(
-        "xtask: starting {} — open the URL it prints (the certificate is self-signed: accept it once)",
+    say!(
+        "starting {} — open the URL it prints (the certificate is self-signed: accept it once)",
         bin.display()
     );
     let status = Command::new(&bin)
@@ -85,12 +99,13 @@ fn run(node_args: &[String]) -> anyhow::Result<()> {
 }
 
 fn test(cargo_test_args: &[String]) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
     let tools = tools::Tools::ensure_page_tools()?;
     tools::ensure_test_packages()?;
     page::build(&tools)?;
     // The suite starts the node binary; build it first so its compile time is not charged to a test's timeout.
+    say!("building the node");
     cargo(&["build", "-p", "hearsay-node", "--bin", "hearsay"])?;
+    say!("running the suite (cargo test --workspace)");
     let mut args = vec!["test", "--workspace"];
     args.extend(cargo_test_args.iter().map(String::as_str));
     cargo(&args)?;
@@ -102,10 +117,7 @@ fn test(cargo_test_args: &[String]) -> anyhow::Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ])?;
-    eprintln!(
-        "xtask: test finished in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    say!("all tests passed");
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use crate::tools::{Tools, repo_root, run_checked};
 
 /// `trunk build --release` into `frontend/dist` (see Trunk.toml), offline, with our wasm-opt on PATH.
 pub fn build(tools: &Tools) -> anyhow::Result<()> {
-    eprintln!("xtask: building the page (trunk build --release)");
+    say!("building the page (trunk build --release)");
     run_checked(
         Command::new("trunk")
             .args(["build", "--release"])

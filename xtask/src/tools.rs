@@ -74,7 +74,7 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    eprintln!("xtask: adding the wasm32-unknown-unknown target");
+    say!("adding the wasm32-unknown-unknown target");
     run_checked(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
@@ -94,8 +94,8 @@ fn ensure_cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> any
     if found.as_deref() == Some(version) {
         return Ok(());
     }
-    eprintln!(
-        "xtask: installing {krate} {version} (found {}); this takes a few minutes once",
+    say!(
+        "installing {krate} {version} (found {}); this takes a few minutes once",
         found.as_deref().unwrap_or("none")
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -144,7 +144,7 @@ fn ensure_wasm_opt() -> anyhow::Result<PathBuf> {
     {
         return Ok(bin_dir);
     }
-    eprintln!("xtask: installing wasm-opt (npm package binaryen@{BINARYEN_VERSION})");
+    say!("installing wasm-opt (npm package binaryen@{BINARYEN_VERSION})");
     std::fs::create_dir_all(&prefix)?;
     run_checked(
         Command::new("npm")
@@ -185,7 +185,7 @@ pub fn ensure_test_packages() -> anyhow::Result<()> {
             missing.join(" ")
         );
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    say!("installing {}", missing.join(" "));
     run_checked(Command::new("apt-get").arg("update").arg("-q"))?;
     run_checked(
         Command::new("apt-get")
