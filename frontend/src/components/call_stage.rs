@@ -126,6 +126,8 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                     if let Some(stats) = &view.stats {
                         <p id="call-stats" class="fine-print"
                             data-frames-decoded={stats.video_frames_decoded.to_string()}
+                            data-frame-width={stats.video_frame_width.to_string()}
+                            data-frame-height={stats.video_frame_height.to_string()}
                             data-audio-packets={stats.audio_packets_received.to_string()}
                             data-local-candidate={stats.local_candidate.clone().unwrap_or_default()}
                             data-remote-candidate={stats.remote_candidate.clone().unwrap_or_default()}>

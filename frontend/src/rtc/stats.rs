@@ -9,6 +9,9 @@ use web_sys::RtcPeerConnection;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallStats {
     pub video_frames_decoded: u64,
+    /// Size of the last decoded frame: tells a camera from a shared screen.
+    pub video_frame_width: u64,
+    pub video_frame_height: u64,
     pub video_packets_received: u64,
     pub audio_packets_received: u64,
     pub bytes_received: u64,
@@ -47,6 +50,8 @@ pub async fn collect_stats(pc: &RtcPeerConnection) -> Option<CallStats> {
                 match text(stat, "kind").as_deref() {
                     Some("video") => {
                         stats.video_frames_decoded += num(stat, "framesDecoded");
+                        stats.video_frame_width = num(stat, "frameWidth");
+                        stats.video_frame_height = num(stat, "frameHeight");
                         stats.video_packets_received += num(stat, "packetsReceived");
                     }
                     Some("audio") => stats.audio_packets_received += num(stat, "packetsReceived"),
