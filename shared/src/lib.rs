@@ -6,6 +6,9 @@
 //! - [`page`]: the page ↔ node protocol spoken over the node's `/ws` WebSocket, as JSON in a versioned
 //!   [`page::Envelope`]. Decode incoming text with [`page::decode_client`] / [`page::decode_server`]; both bound the
 //!   size before parsing and return a [`page::DecodeError`] instead of panicking.
+//! - [`gossip`]: the node ↔ node gossip datagrams (route rumors, status, private messages) in compact binary
+//!   (postcard) behind a version byte. [`gossip::decode`] bounds the size first and never panics.
 #![forbid(unsafe_code)]
 
+pub mod gossip;
 pub mod page;
