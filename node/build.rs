@@ -13,7 +13,8 @@ fn main() {
     } else if dist.join("index.html").is_file() {
         dist
     } else {
-        let empty = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("no-page");
+        let empty =
+            PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("no-page");
         std::fs::create_dir_all(&empty).expect("OUT_DIR is writable");
         empty
     };

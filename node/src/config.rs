@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn defaults_work_with_no_flags() {
-        let config = Cli::try_parse_from(["hearsay"]).unwrap().into_config().unwrap();
+        let config = Cli::try_parse_from(["hearsay"])
+            .unwrap()
+            .into_config()
+            .unwrap();
         assert_eq!(config.web, "127.0.0.1:8443".parse().unwrap());
         assert!(!config.name.is_empty());
         assert!(config.data_dir.ends_with("hearsay"));

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod gossip;
 pub mod tls;
 pub mod web;
 

@@ -38,8 +38,13 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Arc<ServerConfig>> {
 }
 
 fn create(cert_path: &Path, key_path: &Path) -> anyhow::Result<()> {
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-    let certified = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let certified =
+        rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
     write_private(key_path, certified.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(cert_path, certified.cert.pem())
         .with_context(|| format!("writing {}", cert_path.display()))?;

@@ -66,7 +66,13 @@ impl PublicKey {
     /// A short form for people to tell equal names apart, e.g. `1a2b:3c4d:5e6f:7081`.
     pub fn fingerprint(&self) -> String {
         let hex = to_hex(&self.0[..8]);
-        format!("{}:{}:{}:{}", &hex[0..4], &hex[4..8], &hex[8..12], &hex[12..16])
+        format!(
+            "{}:{}:{}:{}",
+            &hex[0..4],
+            &hex[4..8],
+            &hex[8..12],
+            &hex[12..16]
+        )
     }
 
     /// The full key as 64 lowercase hex digits (how the page names users).
@@ -461,15 +467,25 @@ mod tests {
     #[test]
     fn a_few_largest_rumors_fit_in_one_datagram() {
         let one = encoded_len(&Packet::Rumors(vec![biggest_rumor()]));
-        assert!(one < MAX_DATAGRAM_BYTES / 2, "a largest rumor takes {one} bytes");
+        assert!(
+            one < MAX_DATAGRAM_BYTES / 2,
+            "a largest rumor takes {one} bytes"
+        );
     }
 
     #[test]
     fn out_of_bounds_fields_are_refused_both_ways() {
         let mut too_many = biggest_rumor();
-        too_many.signed.route.addrs.push("1.2.3.4:5".parse().unwrap());
+        too_many
+            .signed
+            .route
+            .addrs
+            .push("1.2.3.4:5".parse().unwrap());
         let packet = Packet::Rumors(vec![too_many]);
-        assert_eq!(encode(&packet), Err(WireError::OutOfBounds("address count")));
+        assert_eq!(
+            encode(&packet),
+            Err(WireError::OutOfBounds("address count"))
+        );
         // Hand-build the bytes an encoder with no bound check would send: decode must refuse them too.
         let mut bytes = vec![WIRE_VERSION];
         bytes = postcard::to_extend(&packet, bytes).unwrap();

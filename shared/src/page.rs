@@ -199,7 +199,10 @@ mod tests {
 
     #[test]
     fn each_kind_of_bad_frame_has_its_own_error() {
-        assert_eq!(decode_client("nope").unwrap_err().code(), ErrorCode::NotJson);
+        assert_eq!(
+            decode_client("nope").unwrap_err().code(),
+            ErrorCode::NotJson
+        );
         assert_eq!(
             decode_client(r#"{"msg":{"type":"heartbeat"}}"#),
             Err(DecodeError::MissingVersion)

@@ -62,7 +62,10 @@ fn embedded(path: &str) -> warp::reply::Response {
         // A path without a file extension is a page route: the single-page app handles it.
         None if !path.rsplit('/').next().unwrap_or("").contains('.') => {
             // Checked by page_is_embedded above.
-            ("index.html", EmbeddedPage::get("index.html").expect("index.html is embedded"))
+            (
+                "index.html",
+                EmbeddedPage::get("index.html").expect("index.html is embedded"),
+            )
         }
         None => {
             return response(
@@ -80,7 +83,12 @@ fn embedded(path: &str) -> warp::reply::Response {
         "public, max-age=31536000, immutable"
     };
     let mime = file.metadata.mimetype().to_owned();
-    response(StatusCode::OK, &mime, cache, Bytes::from(file.data.into_owned()))
+    response(
+        StatusCode::OK,
+        &mime,
+        cache,
+        Bytes::from(file.data.into_owned()),
+    )
 }
 
 fn response(status: StatusCode, mime: &str, cache: &str, body: Bytes) -> warp::reply::Response {

@@ -28,17 +28,21 @@ const WS_HARD_LIMIT_BYTES: usize = 16 * MAX_FRAME_BYTES;
 pub fn routes(
     node: Arc<NodeInfo>,
     assets_dir: Option<PathBuf>,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static
-{
-    let ws = warp::path("ws")
-        .and(warp::path::end())
-        .and(warp::ws())
-        .map(move |ws: warp::ws::Ws| {
-            let node = node.clone();
-            ws.max_message_size(WS_HARD_LIMIT_BYTES)
-                .max_frame_size(WS_HARD_LIMIT_BYTES)
-                .on_upgrade(move |socket| page_session::run(socket, node))
-        });
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible>
++ Clone
++ Send
++ Sync
++ 'static {
+    let ws =
+        warp::path("ws")
+            .and(warp::path::end())
+            .and(warp::ws())
+            .map(move |ws: warp::ws::Ws| {
+                let node = node.clone();
+                ws.max_message_size(WS_HARD_LIMIT_BYTES)
+                    .max_frame_size(WS_HARD_LIMIT_BYTES)
+                    .on_upgrade(move |socket| page_session::run(socket, node))
+            });
     ws.or(assets::filter(assets_dir))
         .recover(|rejection: warp::Rejection| async move {
             let status = if rejection.is_not_found() {

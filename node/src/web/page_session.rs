@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn heartbeat_needs_no_answer() {
-        assert_eq!(reply_to(&Message::text(page::encode(ClientMsg::Heartbeat))), None);
+        assert_eq!(
+            reply_to(&Message::text(page::encode(ClientMsg::Heartbeat))),
+            None
+        );
     }
 
     #[test]
