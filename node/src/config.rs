@@ -26,6 +26,14 @@ pub struct Cli {
     /// Serve the page from this folder instead of the copy built into the binary (for development).
     #[arg(long, env = "HEARSAY_ASSETS")]
     pub assets: Option<PathBuf>,
+
+    /// UDP address of the gossip overlay. Port 0 picks a free port.
+    #[arg(long, env = "HEARSAY_GOSSIP", default_value = "0.0.0.0:5000")]
+    pub gossip: SocketAddr,
+
+    /// Gossip peers to start with, as host:port, comma-separated (e.g. `--peers 10.0.0.2:5000,bob.lan:5000`).
+    #[arg(long, env = "HEARSAY_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
 }
 
 /// The resolved settings the node runs with.
@@ -35,6 +43,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub web: SocketAddr,
     pub assets: Option<PathBuf>,
+    pub gossip: SocketAddr,
+    /// As given (host:port); resolved when the node starts.
+    pub peers: Vec<String>,
 }
 
 impl Cli {
@@ -62,6 +73,13 @@ impl Cli {
             data_dir,
             web: self.web,
             assets: self.assets,
+            gossip: self.gossip,
+            peers: self
+                .peers
+                .into_iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
         })
     }
 }
@@ -79,6 +97,22 @@ mod tests {
         assert_eq!(config.web, "127.0.0.1:8443".parse().unwrap());
         assert!(!config.name.is_empty());
         assert!(config.data_dir.ends_with("hearsay"));
+        assert_eq!(config.gossip, "0.0.0.0:5000".parse().unwrap());
+        assert!(config.peers.is_empty());
+    }
+
+    #[test]
+    fn peers_are_a_comma_separated_list() {
+        let cli = Cli::try_parse_from([
+            "hearsay",
+            "--peers",
+            "127.0.0.1:5001, bob.lan:5000,",
+            "--gossip",
+            "127.0.0.1:0",
+        ]);
+        let config = cli.unwrap().into_config().unwrap();
+        assert_eq!(config.peers, vec!["127.0.0.1:5001", "bob.lan:5000"]);
+        assert_eq!(config.gossip.port(), 0);
     }
 
     #[test]

@@ -14,10 +14,10 @@ use warp::Filter;
 pub use https::serve_https;
 
 /// What the web side knows about its node.
-#[derive(Debug)]
 pub struct NodeInfo {
     pub identity: NodeIdentity,
     pub started: Instant,
+    pub gossip: crate::gossip::shell::GossipHandle,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between
