@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use hearsay_shared::page::{NodeIdentity, ServerMsg};
+use hearsay_shared::page::{GossipIdentity, NodeIdentity, PeerView, ServerMsg, UserView};
 use yew::Reducible;
 
 use crate::call::controller::CallView;
@@ -39,6 +39,10 @@ pub struct PageState {
     pub last_error: Option<String>,
     /// The call, as the call controller last published it.
     pub call: CallView,
+    /// This node on the overlay (key, fingerprint, gossip address).
+    pub gossip: Option<GossipIdentity>,
+    pub peers: Vec<PeerView>,
+    pub users: Vec<UserView>,
 }
 
 impl Default for PageState {
@@ -48,6 +52,9 @@ impl Default for PageState {
             node: None,
             last_error: None,
             call: CallView::default(),
+            gossip: None,
+            peers: Vec::new(),
+            users: Vec::new(),
         }
     }
 }
@@ -63,28 +70,14 @@ pub enum Action {
     /// The connection closed or could not be opened.
     Lost { attempt: u32, retry_in_ms: u32 },
     /// The call controller published a new view of the call.
-    Call(CallView),
+    Call(Box<CallView>),
 }
 
 impl PageState {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Connecting { attempt } => self.link = Link::Connecting { attempt },
-            Action::Received(ServerMsg::Hello(identity)) => {
-                self.node = Some(identity);
-                self.link = Link::Connected;
-                self.last_error = None;
-            }
-            // Calls are the call controller's business; it receives these directly.
-            Action::Received(
-                ServerMsg::Heartbeat { .. }
-                | ServerMsg::IceServers(_)
-                | ServerMsg::Signal { .. }
-                | ServerMsg::SignalUndeliverable { .. },
-            ) => {}
-            Action::Received(ServerMsg::Error { message, .. }) => {
-                self.last_error = Some(format!("The node said: {message}"))
-            }
+            Action::Received(msg) => self.receive(msg),
             Action::BadFrame(err) => {
                 self.last_error = Some(format!("Unreadable message from the node: {err}"))
             }
@@ -97,7 +90,38 @@ impl PageState {
                     retry_in_ms,
                 }
             }
-            Action::Call(view) => self.call = view,
+            Action::Call(view) => self.call = *view,
+        }
+    }
+
+    fn receive(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Hello(identity) => {
+                self.node = Some(identity);
+                self.link = Link::Connected;
+                self.last_error = None;
+            }
+            ServerMsg::GossipInfo(info) => self.gossip = Some(info),
+            ServerMsg::Peers { peers } => self.peers = peers,
+            ServerMsg::Users { mut users } => {
+                // Reachable first, then by name: the people one can call are at the top.
+                users.sort_by(|a, b| {
+                    b.reachable
+                        .cmp(&a.reachable)
+                        .then_with(|| a.name.cmp(&b.name))
+                });
+                self.users = users;
+            }
+            // Calls are the call controller's business; it receives these directly.
+            ServerMsg::Heartbeat { .. }
+            | ServerMsg::IceServers(_)
+            | ServerMsg::PrivateAccepted { .. }
+            | ServerMsg::PrivateDelivered { .. }
+            | ServerMsg::PrivateFailed { .. }
+            | ServerMsg::PrivateReceived { .. } => {}
+            ServerMsg::Error { message, .. } => {
+                self.last_error = Some(format!("The node said: {message}"))
+            }
         }
     }
 }
@@ -176,6 +200,26 @@ mod tests {
         assert!(s.last_error.as_ref().unwrap().contains("not JSON"));
         s.apply(hello("alice"));
         assert_eq!(s.last_error, None);
+    }
+
+    fn user(name: &str, reachable: bool) -> UserView {
+        UserView {
+            key: name.repeat(64 / name.len()),
+            name: name.into(),
+            fingerprint: "ab:cd".into(),
+            hops: reachable.then_some(1),
+            reachable,
+        }
+    }
+
+    #[test]
+    fn users_are_listed_reachable_first_then_by_name() {
+        let mut s = PageState::default();
+        s.apply(Action::Received(ServerMsg::Users {
+            users: vec![user("zed", true), user("amy", false), user("bob", true)],
+        }));
+        let names: Vec<&str> = s.users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["bob", "zed", "amy"]);
     }
 
     #[test]

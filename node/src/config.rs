@@ -29,6 +29,14 @@ pub struct Cli {
     #[arg(long, env = "HEARSAY_ASSETS")]
     pub assets: Option<PathBuf>,
 
+    /// UDP address of the gossip overlay. Port 0 picks a free port.
+    #[arg(long, env = "HEARSAY_GOSSIP", default_value = "0.0.0.0:5000")]
+    pub gossip: SocketAddr,
+
+    /// Gossip peers to start with, as host:port, comma-separated (e.g. `--peers 10.0.0.2:5000,bob.lan:5000`).
+    #[arg(long, env = "HEARSAY_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+
     /// UDP address of the STUN server. Port 0 picks a free port.
     #[arg(long, env = "HEARSAY_STUN", default_value = "0.0.0.0:3478")]
     pub stun: SocketAddr,
@@ -98,6 +106,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub web: SocketAddr,
     pub assets: Option<PathBuf>,
+    pub gossip: SocketAddr,
+    /// As given (host:port); resolved when the node starts.
+    pub peers: Vec<String>,
     pub relay: RelayConfig,
 }
 
@@ -135,6 +146,13 @@ impl Cli {
             data_dir,
             web: self.web,
             assets: self.assets,
+            gossip: self.gossip,
+            peers: self
+                .peers
+                .into_iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
             relay: RelayConfig {
                 stun: self.stun,
                 turn: self.turn,
@@ -162,6 +180,8 @@ mod tests {
         assert_eq!(config.web, "127.0.0.1:8443".parse().unwrap());
         assert!(!config.name.is_empty());
         assert!(config.data_dir.ends_with("hearsay"));
+        assert_eq!(config.gossip, "0.0.0.0:5000".parse().unwrap());
+        assert!(config.peers.is_empty());
         assert_eq!(config.relay.stun, "0.0.0.0:3478".parse().unwrap());
         assert_eq!(config.relay.turn, "0.0.0.0:3479".parse().unwrap());
         assert_eq!(config.relay.relay_ports, 49152..=65535);
@@ -197,6 +217,20 @@ mod tests {
             assert!(parse_port_range(bad).is_err(), "{bad} should be refused");
         }
         assert_eq!(parse_port_range("7-7"), Ok(7..=7));
+    }
+
+    #[test]
+    fn peers_are_a_comma_separated_list() {
+        let cli = Cli::try_parse_from([
+            "hearsay",
+            "--peers",
+            "127.0.0.1:5001, bob.lan:5000,",
+            "--gossip",
+            "127.0.0.1:0",
+        ]);
+        let config = cli.unwrap().into_config().unwrap();
+        assert_eq!(config.peers, vec!["127.0.0.1:5001", "bob.lan:5000"]);
+        assert_eq!(config.gossip.port(), 0);
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //!
 //! Drive it with [`run`]: give it a [`config::Config`] and a future that resolves when the node should stop. It
 //! binds every listener first (so a port in use fails fast with a clear error), prints where it listens on stdout
-//! (`hearsay: stun at <addr>`, `hearsay: turn at <addr>`, then `hearsay: page at https://…/` last), and serves
-//! until the shutdown future resolves.
+//! (`hearsay: stun at <addr>`, `hearsay: turn at <addr>`, `hearsay: gossip at <addr>`, `hearsay: key <hex>`, then
+//! `hearsay: page at https://…/` last), and serves until the shutdown future resolves.
 //!
 //! Layout: [`config`] (command line and environment), [`tls`] (the node's self-signed certificate),
-//! [`web`] (HTTPS server, the embedded page and the page's WebSocket), [`stun`] (STUN server and client),
-//! [`turn`] (TURN server on the `turn` crate, credentials, relay policy, ICE server lists).
+//! [`web`] (HTTPS server, the embedded page and the page's WebSocket), [`gossip`] (the UDP overlay: sans-IO engine,
+//! tokio shell, simulator; it prints `hearsay: gossip at 127.0.0.1:PORT` once bound), [`stun`] (STUN server and
+//! client), [`turn`] (TURN server on the `turn` crate, credentials, relay policy, ICE server lists).
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod gossip;
 pub mod stun;
 pub mod tls;
 pub mod turn;
@@ -31,6 +33,11 @@ pub const PAGE_URL_PREFIX: &str = "hearsay: page at ";
 pub const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
 /// The line prefix, on stdout, before the TURN server's bound UDP address.
 pub const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
+
+/// The line prefix, on stdout, that tells scripts and tests where the gossip socket listens.
+pub const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
+/// The line prefix, on stdout, before the node's public key (64 hex digits: how other users address it).
+pub const KEY_PREFIX: &str = "hearsay: key ";
 
 /// Runs the node until `shutdown` resolves.
 pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -81,6 +88,16 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         stun_socket,
         stun::BindingResponder::default(),
     ));
+    let udp = tokio::net::UdpSocket::bind(config.gossip)
+        .await
+        .with_context(|| format!("binding the gossip socket to {}", config.gossip))?;
+    let gossip_addr = udp.local_addr()?;
+    let mut peers = Vec::new();
+    for peer in &config.peers {
+        peers.push(resolve_peer(peer, gossip_addr).await?);
+    }
+    let identity = gossip::Identity::load_or_create(&config.data_dir)?;
+    let (gossip, gossip_task) = start_gossip(&config, identity, udp, &peers).await?;
 
     let node = Arc::new(web::NodeInfo {
         identity: NodeIdentity {
@@ -89,6 +106,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         },
         started: Instant::now(),
         ice: turn::ice_servers::IceServerSource::new(advertised_ip, stun_addr, turn_addr, secret),
+        gossip: gossip.clone(),
     });
     let routes = web::routes(node, config.assets.clone());
 
@@ -101,9 +119,18 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         %advertised_ip, "node started");
     println!("{STUN_ADDR_PREFIX}{stun_addr}");
     println!("{TURN_ADDR_PREFIX}{turn_addr}");
+    let gossip_host = if gossip_addr.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), gossip_addr.port())
+    } else {
+        gossip_addr
+    };
+    println!("{GOSSIP_ADDR_PREFIX}{gossip_host}");
+    println!("{KEY_PREFIX}{}", gossip.key.to_hex());
+    tracing::info!(key = %gossip.key.fingerprint(), addr = %gossip_addr, "gossip started");
     println!("{PAGE_URL_PREFIX}https://{host}:{}/", web_addr.port());
 
     web::serve_https(listener, tls, routes, shutdown).await;
+    gossip_task.abort();
     stun_task.abort();
     turn_server.close().await;
     Ok(())
@@ -125,4 +152,56 @@ fn advertised_ip_for(turn_addr: SocketAddr) -> IpAddr {
         Ok(ip) if !ip.is_unspecified() => ip,
         _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
     }
+}
+
+/// Resolves a `host:port` peer to one address of the gossip socket's family.
+pub async fn resolve_peer(
+    peer: &str,
+    local: std::net::SocketAddr,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(peer)
+        .await
+        .with_context(|| format!("peer {peer:?} is not a host:port that resolves"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4() == local.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .with_context(|| format!("peer {peer:?} resolves to no address"))
+}
+
+async fn start_gossip(
+    config: &config::Config,
+    identity: gossip::Identity,
+    udp: tokio::net::UdpSocket,
+    peers: &[std::net::SocketAddr],
+) -> anyhow::Result<(gossip::shell::GossipHandle, tokio::task::JoinHandle<()>)> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1);
+    let mut seed = [0u8; 8];
+    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut seed)
+        .context("the OS random number generator failed")?;
+    let mut gossip_config =
+        gossip::Config::new(config.name.clone(), now_ms, u64::from_le_bytes(seed));
+    let local = udp.local_addr()?;
+    if !local.ip().is_unspecified() {
+        gossip_config.addrs = vec![local];
+    }
+    let engine = gossip::Gossip::new(
+        Instant::now(),
+        identity,
+        Arc::new(gossip::Ed25519Check),
+        gossip_config,
+    );
+    let (handle, task) = gossip::shell::spawn(udp, engine)?;
+    for &peer in peers {
+        handle
+            .command(gossip::Command::AddPeer(peer))
+            .await?
+            .map_err(|e| anyhow::anyhow!("adding peer {peer}: {e}"))?;
+    }
+    Ok((handle, task))
 }

@@ -8,8 +8,11 @@
 //!   [`page::Envelope`]. Decode incoming text with [`page::decode_client`] / [`page::decode_server`]; both bound the
 //!   size before parsing and return a [`page::DecodeError`] instead of panicking.
 //! - [`ice`]: ICE server lists (`RTCIceServer`) a node hands to pages: its STUN and TURN with fresh credentials.
+//! - [`gossip`]: the node ↔ node gossip datagrams (route rumors, status, private messages) in compact binary
+//!   (postcard) behind a version byte. [`gossip::decode`] bounds the size first and never panics.
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod gossip;
 pub mod ice;
 pub mod page;

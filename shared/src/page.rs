@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::call::{CallId, Signal};
 use crate::ice::IceServers;
 
 /// The version of this protocol. Bumped on any incompatible change; a peer speaking another version gets
@@ -45,12 +44,70 @@ pub struct NodeIdentity {
     pub version: String,
 }
 
+/// This node on the gossip overlay, told to the page right after [`ServerMsg::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GossipIdentity {
+    /// The node's public key, 64 hex digits (how other users address it).
+    pub key: String,
+    /// Short form of the key, e.g. `1a2b:3c4d:5e6f:7081`.
+    pub fingerprint: String,
+    /// The UDP address the gossip socket is bound to.
+    pub addr: String,
+}
+
+/// A direct gossip peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    /// `ip:port`.
+    pub addr: String,
+    /// Milliseconds since a datagram from it last arrived; `None` if never.
+    pub last_heard_ms: Option<u64>,
+    /// Heard recently enough to route through.
+    pub live: bool,
+    /// Added by the user (kept while silent) rather than learned from its traffic.
+    pub added_by_user: bool,
+}
+
+/// A user known through the overlay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// Public key, 64 hex digits: what [`ClientMsg::SendPrivate`] takes as `to`.
+    pub key: String,
+    pub name: String,
+    pub fingerprint: String,
+    /// Hops away, when reachable.
+    pub hops: Option<u8>,
+    pub reachable: bool,
+}
+
 /// Messages from the node to its page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// First message on every connection.
     Hello(NodeIdentity),
+    /// Second message on every connection.
+    GossipInfo(GossipIdentity),
+    /// The whole peers list, sent on connect and whenever it changes (and every few seconds for `last_heard_ms`).
+    Peers { peers: Vec<PeerView> },
+    /// The whole users list, sent on connect and whenever it changes.
+    Users { users: Vec<UserView> },
+    /// A [`ClientMsg::SendPrivate`] was accepted and is on its way as `message_id`.
+    PrivateAccepted { request: u32, message_id: String },
+    /// Every part of the message reached its destination (acknowledged end to end).
+    PrivateDelivered { message_id: String },
+    /// The message could not be delivered before its deadline.
+    PrivateFailed { message_id: String },
+    /// A private message for this node's user.
+    PrivateReceived {
+        /// Sender's key (64 hex digits).
+        from: String,
+        /// Sender's name, if the sender is a known user.
+        from_name: Option<String>,
+        message_id: String,
+        /// The payload as text (invalid UTF-8 is replaced).
+        payload: String,
+    },
     /// Sent every [`HEARTBEAT_INTERVAL_MS`] so the page can tell a live but quiet node from a dead link.
     Heartbeat {
         /// Milliseconds since the node started.
@@ -61,20 +118,6 @@ pub enum ServerMsg {
     IceServers(IceServers),
     /// The node could not act on something the page sent. The connection stays open.
     Error { code: ErrorCode, message: String },
-    /// A call signal from another user; `from` is the key that signed it, as verified by this node.
-    Signal { from: UserRef, signal: Signal },
-    /// A signal this page sent could not be delivered to `to`.
-    SignalUndeliverable { to: String, call: CallId },
-}
-
-/// A user as the node vouches for them: the key is the identity; name and fingerprint are for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRef {
-    /// The user's public key, hex.
-    pub key: String,
-    pub name: String,
-    /// A short, human-comparable digest of the key.
-    pub fingerprint: String,
 }
 
 /// Messages from the page to its node.
@@ -85,8 +128,17 @@ pub enum ClientMsg {
     Heartbeat,
     /// Asks for a fresh [`ServerMsg::IceServers`] (e.g. before a call, when the last credentials are old).
     GetIceServers,
-    /// Send a call signal to the user with key `to`, signed by this node, over the gossip network.
-    SendSignal { to: String, signal: Signal },
+    /// Add a gossip peer by `host:port`. A bad address gets an [`ErrorCode::BadAddress`] error.
+    AddPeer { addr: String },
+    /// Delete a gossip peer (`ip:port` as listed); its traffic is ignored until it is added again.
+    DeletePeer { addr: String },
+    /// Send a private message to a user's key. `request` is echoed in [`ServerMsg::PrivateAccepted`] or in the
+    /// error's message.
+    SendPrivate {
+        request: u32,
+        to: String,
+        payload: String,
+    },
 }
 
 /// Machine-readable kind of a [`ServerMsg::Error`].
@@ -99,6 +151,10 @@ pub enum ErrorCode {
     UnknownType,
     BadMessage,
     BinaryFrame,
+    /// A peer address that does not parse or resolve, or a user key that is not 64 hex digits.
+    BadAddress,
+    /// The node could not do what was asked (e.g. too many messages in flight, message too large).
+    Refused,
 }
 
 /// Why a frame could not be decoded.
@@ -139,17 +195,28 @@ trait KnownTypes {
 }
 
 impl KnownTypes for ClientMsg {
-    const TYPES: &'static [&'static str] = &["heartbeat", "get_ice_servers", "send_signal"];
+    const TYPES: &'static [&'static str] = &[
+        "heartbeat",
+        "get_ice_servers",
+        "add_peer",
+        "delete_peer",
+        "send_private",
+    ];
 }
 
 impl KnownTypes for ServerMsg {
     const TYPES: &'static [&'static str] = &[
         "hello",
+        "gossip_info",
+        "peers",
+        "users",
+        "private_accepted",
+        "private_delivered",
+        "private_failed",
+        "private_received",
         "heartbeat",
         "ice_servers",
         "error",
-        "signal",
-        "signal_undeliverable",
     ];
 }
 
@@ -225,6 +292,44 @@ mod tests {
                 ],
                 expires: 1_700_000_000,
             }),
+            ServerMsg::GossipInfo(GossipIdentity {
+                key: "ab".repeat(32),
+                fingerprint: "abab:abab:abab:abab".into(),
+                addr: "127.0.0.1:5000".into(),
+            }),
+            ServerMsg::Peers {
+                peers: vec![PeerView {
+                    addr: "127.0.0.1:5001".into(),
+                    last_heard_ms: Some(12),
+                    live: true,
+                    added_by_user: false,
+                }],
+            },
+            ServerMsg::Users {
+                users: vec![UserView {
+                    key: "cd".repeat(32),
+                    name: "bob".into(),
+                    fingerprint: "cdcd:cdcd:cdcd:cdcd".into(),
+                    hops: Some(2),
+                    reachable: true,
+                }],
+            },
+            ServerMsg::PrivateAccepted {
+                request: 1,
+                message_id: "99".into(),
+            },
+            ServerMsg::PrivateDelivered {
+                message_id: "99".into(),
+            },
+            ServerMsg::PrivateFailed {
+                message_id: "99".into(),
+            },
+            ServerMsg::PrivateReceived {
+                from: "cd".repeat(32),
+                from_name: None,
+                message_id: "7".into(),
+                payload: "v=0".into(),
+            },
             ServerMsg::Error {
                 code: ErrorCode::NotJson,
                 message: "nope".into(),
@@ -233,6 +338,31 @@ mod tests {
         for msg in msgs {
             assert_eq!(decode_server(&encode(msg.clone())), Ok(msg));
         }
+    }
+
+    #[test]
+    fn client_messages_round_trip_through_the_envelope() {
+        let msgs = [
+            ClientMsg::Heartbeat,
+            ClientMsg::AddPeer {
+                addr: "bob.lan:5000".into(),
+            },
+            ClientMsg::DeletePeer {
+                addr: "127.0.0.1:5000".into(),
+            },
+            ClientMsg::SendPrivate {
+                request: 3,
+                to: "ab".repeat(32),
+                payload: "hi".into(),
+            },
+        ];
+        for msg in msgs {
+            assert_eq!(decode_client(&encode(msg.clone())), Ok(msg));
+        }
+        assert_eq!(
+            encode(ClientMsg::AddPeer { addr: "h:1".into() }),
+            r#"{"v":1,"msg":{"type":"add_peer","addr":"h:1"}}"#
+        );
     }
 
     #[test]

@@ -27,6 +27,8 @@ use tokio::process::{Child, Command};
 
 pub use fantoccini;
 
+pub mod call_page;
+
 pub mod relay_tools;
 
 /// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).
@@ -34,6 +36,8 @@ const PAGE_URL_PREFIX: &str = "hearsay: page at ";
 /// The lines the node prints before its page URL with its STUN and TURN addresses (`hearsay_node::*_ADDR_PREFIX`).
 const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
 const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
+const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
+const KEY_PREFIX: &str = "hearsay: key ";
 
 /// How long a node may take to print its URL, and a browser to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,6 +103,10 @@ pub struct Node {
     pub stun: SocketAddr,
     /// The TURN server's UDP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
     pub turn: SocketAddr,
+    /// The gossip socket's UDP address (kept across restarts).
+    pub gossip: SocketAddr,
+    /// The node's public key, 64 hex digits: how other users address it.
+    pub key: String,
     data_dir: tempfile::TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
@@ -120,12 +128,29 @@ impl Node {
             web,
             stun: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             turn: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            gossip: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            key: String::new(),
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         node.spawn().await?;
         Ok(node)
+    }
+
+    /// Starts a node on the gossip overlay, peered with `peers`, whose TURN may relay on loopback (calls between
+    /// pages on one machine need that).
+    pub async fn start_gossip(name: &str, peers: &[&Node]) -> anyhow::Result<Self> {
+        let list = peers
+            .iter()
+            .map(|p| p.gossip.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut args = vec!["--relay-allow-private"];
+        if !list.is_empty() {
+            args.extend(["--peers", list.as_str()]);
+        }
+        Self::start_with(name, &args).await
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -150,7 +175,14 @@ impl Node {
             .arg(self.data_dir.path())
             .arg("--web")
             .arg(self.web.to_string())
-            .args(["--stun", "127.0.0.1:0", "--turn", "127.0.0.1:0"])
+            // Ports are free ones on first start and the same ones on a restart, so peers find the node again.
+            .args([
+                "--stun",
+                &self.stun.to_string(),
+                "--turn",
+                &self.turn.to_string(),
+            ])
+            .args(["--gossip", &self.gossip.to_string()])
             .args(&self.extra_args)
             // Run from elsewhere than the repo: the page must come from inside the binary.
             .current_dir(self.data_dir.path())
@@ -162,7 +194,7 @@ impl Node {
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("stdout is piped")?;
         let mut lines = BufReader::new(stdout).lines();
-        let (mut stun, mut turn) = (None, None);
+        let (mut stun, mut turn, mut gossip, mut key) = (None, None, None, None);
         let url = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.strip_prefix(PAGE_URL_PREFIX) {
@@ -174,6 +206,12 @@ impl Node {
                 if let Some(addr) = line.strip_prefix(TURN_ADDR_PREFIX) {
                     turn = Some(printed_addr(addr)?);
                 }
+                if let Some(addr) = line.strip_prefix(GOSSIP_ADDR_PREFIX) {
+                    gossip = Some(printed_addr(addr)?);
+                }
+                if let Some(hex) = line.strip_prefix(KEY_PREFIX) {
+                    key = Some(hex.trim().to_owned());
+                }
             }
             bail!("node exited before printing its page URL")
         })
@@ -181,6 +219,8 @@ impl Node {
         .context("node did not print its page URL in time")??;
         self.stun = stun.context("node printed no STUN address before its page URL")?;
         self.turn = turn.context("node printed no TURN address before its page URL")?;
+        self.gossip = gossip.context("node printed no gossip address before its page URL")?;
+        self.key = key.context("node printed no key before its page URL")?;
         // Keep draining stdout so the node never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;
@@ -329,6 +369,11 @@ impl Browser {
             Err(e) if e.is_no_such_element() => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A string on the command line of every process of this browser (its unique profile dir).
+    pub fn profile_marker(&self) -> String {
+        format!("--user-data-dir={}", self.profile.path().display())
     }
 
     /// Saves a screenshot of the page as `artifacts/<name>.png` and returns its path.

@@ -14,12 +14,13 @@ use warp::Filter;
 pub use https::serve_https;
 
 /// What the web side knows about its node.
-#[derive(Debug)]
 pub struct NodeInfo {
     pub identity: NodeIdentity,
     pub started: Instant,
     /// Mints the `iceServers` list (own STUN, own TURN with fresh credentials) sent to the page.
     pub ice: crate::turn::ice_servers::IceServerSource,
+    /// Commands to the gossip overlay, and its events and lists for the page.
+    pub gossip: crate::gossip::shell::GossipHandle,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between

@@ -1,37 +1,86 @@
 //! One page's WebSocket: says hello, hands the page its ICE servers (own STUN, own TURN with fresh credentials),
-//! sends heartbeats, and answers every frame it cannot use with an error while keeping the connection open.
+//! sends heartbeats, keeps the page's peers and users lists current, carries the page's gossip commands (add/delete
+//! peer, send a private message) to the gossip task and private-message events back, and answers every frame it
+//! cannot use with an error while keeping the connection open.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
-use hearsay_shared::page::{self, ClientMsg, ErrorCode, HEARTBEAT_INTERVAL_MS, ServerMsg};
+use hearsay_shared::gossip::PublicKey;
+use hearsay_shared::page::{
+    self, ClientMsg, ErrorCode, GossipIdentity, HEARTBEAT_INTERVAL_MS, PeerView, ServerMsg,
+    UserView,
+};
+use tokio::sync::broadcast::error::RecvError;
 use warp::ws::{Message, WebSocket};
 
 use super::NodeInfo;
+use crate::gossip::shell::{GossipHandle, Snapshot};
+use crate::gossip::{Command, Event};
+
+/// How often the peers list is re-sent so "last heard" stays current even when nothing else changes.
+const PEERS_REFRESH: Duration = Duration::from_secs(2);
 
 pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     let (mut tx, mut rx) = socket.split();
-    let hello = ServerMsg::Hello(node.identity.clone());
-    if tx.send(Message::text(page::encode(hello))).await.is_err() {
-        return;
+    let gossip = node.gossip.clone();
+    let mut snapshots = gossip.snapshot();
+    let mut events = gossip.events();
+    let mut first = vec![
+        ServerMsg::Hello(node.identity.clone()),
+        ServerMsg::GossipInfo(GossipIdentity {
+            key: gossip.key.to_hex(),
+            fingerprint: gossip.key.fingerprint(),
+            addr: gossip.local_addr.to_string(),
+        }),
+        ice_servers(&node),
+    ];
+    let snapshot = snapshots.borrow_and_update().clone();
+    first.extend(lists(&snapshot));
+    for msg in first {
+        if tx.send(Message::text(page::encode(msg))).await.is_err() {
+            return;
+        }
     }
-    if tx
-        .send(Message::text(page::encode(ice_servers(&node))))
-        .await
-        .is_err()
-    {
-        return;
-    }
+    let mut last_users = users_of(&snapshot);
     tracing::debug!("page connected");
     let mut heartbeat =
         tokio::time::interval(Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS)));
     heartbeat.tick().await; // the first tick is immediate; hello already said we are here
+    let mut refresh = tokio::time::interval(PEERS_REFRESH);
+    refresh.tick().await;
     loop {
-        let reply = tokio::select! {
-            _ = heartbeat.tick() => Some(ServerMsg::Heartbeat {
+        let replies: Vec<ServerMsg> = tokio::select! {
+            _ = heartbeat.tick() => vec![ServerMsg::Heartbeat {
                 uptime_ms: u64::try_from(node.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            }),
+            }],
+            _ = refresh.tick() => {
+                let snapshot = snapshots.borrow().clone();
+                vec![peers_msg(&snapshot)]
+            }
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break; // the gossip task is gone: the node is shutting down
+                }
+                let snapshot = snapshots.borrow_and_update().clone();
+                let users = users_of(&snapshot);
+                let mut out = vec![peers_msg(&snapshot)];
+                if users != last_users {
+                    out.push(ServerMsg::Users { users: users.clone() });
+                    last_users = users;
+                }
+                out
+            }
+            event = events.recv() => match event {
+                Ok(event) => event_msg(event, &snapshots.borrow()).into_iter().collect(),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "page fell behind on gossip events");
+                    Vec::new()
+                }
+                Err(RecvError::Closed) => break,
+            },
             frame = rx.next() => match frame {
                 None => break,
                 Some(Err(err)) => {
@@ -39,19 +88,96 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
                     break;
                 }
                 Some(Ok(frame)) if frame.is_close() => break,
-                Some(Ok(frame)) => reply_to(&frame).map(|reply| match reply {
-                    Reply::Msg(msg) => msg,
-                    Reply::IceServers => ice_servers(&node),
-                }),
+                Some(Ok(frame)) => match reply_to(&frame) {
+                    Ok(None) => Vec::new(),
+                    Ok(Some(ClientMsg::GetIceServers)) => vec![ice_servers(&node)],
+                    Ok(Some(msg)) => handle(&gossip, msg).await,
+                    Err(error) => vec![error],
+                },
             },
         };
-        if let Some(reply) = reply
-            && tx.send(Message::text(page::encode(reply))).await.is_err()
-        {
-            break;
+        for reply in replies {
+            if tx.send(Message::text(page::encode(reply))).await.is_err() {
+                tracing::debug!("page disconnected");
+                return;
+            }
         }
     }
     tracing::debug!("page disconnected");
+}
+
+fn lists(snapshot: &Snapshot) -> [ServerMsg; 2] {
+    [
+        peers_msg(snapshot),
+        ServerMsg::Users {
+            users: users_of(snapshot),
+        },
+    ]
+}
+
+fn peers_msg(snapshot: &Snapshot) -> ServerMsg {
+    let now = std::time::Instant::now();
+    ServerMsg::Peers {
+        peers: snapshot
+            .peers
+            .iter()
+            .map(|p| PeerView {
+                addr: p.addr.to_string(),
+                last_heard_ms: p
+                    .last_heard
+                    .map(|at| now.saturating_duration_since(at).as_millis() as u64),
+                live: p.live,
+                added_by_user: p.added_by_user,
+            })
+            .collect(),
+    }
+}
+
+fn users_of(snapshot: &Snapshot) -> Vec<UserView> {
+    snapshot
+        .users
+        .iter()
+        .map(|u| UserView {
+            key: u.key.to_hex(),
+            name: u.name.clone(),
+            fingerprint: u.key.fingerprint(),
+            hops: u.hops,
+            reachable: u.reachable,
+        })
+        .collect()
+}
+
+fn event_msg(event: Event, snapshot: &Snapshot) -> Option<ServerMsg> {
+    match event {
+        Event::PeersChanged | Event::UsersChanged => None, // carried by the snapshot
+        Event::Received {
+            from,
+            message_id,
+            payload,
+        } => Some(ServerMsg::PrivateReceived {
+            from: from.to_hex(),
+            from_name: snapshot
+                .users
+                .iter()
+                .find(|u| u.key == from)
+                .map(|u| u.name.clone()),
+            message_id: message_id.to_string(),
+            payload: String::from_utf8_lossy(&payload).into_owned(),
+        }),
+        Event::Delivered { message_id, .. } => Some(ServerMsg::PrivateDelivered {
+            message_id: message_id.to_string(),
+        }),
+        Event::Failed { message_id, .. } => Some(ServerMsg::PrivateFailed {
+            message_id: message_id.to_string(),
+        }),
+    }
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
+    ServerMsg::Error {
+        code,
+        message: message.into(),
+    }
 }
 
 /// A fresh ICE server list for this node's page.
@@ -63,41 +189,93 @@ fn ice_servers(node: &NodeInfo) -> ServerMsg {
     ))
 }
 
-/// What the node answers to one frame: a ready message, or fresh ICE servers (minted by the caller, who has the
-/// node's secret).
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Msg(ServerMsg),
-    IceServers,
+/// Carries one decoded page message to the gossip task and says what to answer.
+async fn handle(gossip: &GossipHandle, msg: ClientMsg) -> Vec<ServerMsg> {
+    let (cmd, request) = match msg {
+        ClientMsg::Heartbeat | ClientMsg::GetIceServers => return Vec::new(),
+        ClientMsg::AddPeer { addr } => {
+            let addr = addr.trim();
+            if addr.is_empty() {
+                return vec![error(
+                    ErrorCode::BadAddress,
+                    "type a peer address as host:port",
+                )];
+            }
+            match crate::resolve_peer(addr, gossip.local_addr).await {
+                Ok(resolved) => (Command::AddPeer(resolved), None),
+                Err(err) => {
+                    return vec![error(
+                        ErrorCode::BadAddress,
+                        format!("{err:#} (expected host:port, e.g. 192.168.1.20:5000)"),
+                    )];
+                }
+            }
+        }
+        ClientMsg::DeletePeer { addr } => match addr.trim().parse::<SocketAddr>() {
+            Ok(addr) => (Command::DeletePeer(addr), None),
+            Err(_) => {
+                return vec![error(
+                    ErrorCode::BadAddress,
+                    format!("{addr:?} is not a peer address (ip:port, as in the peers list)"),
+                )];
+            }
+        },
+        ClientMsg::SendPrivate {
+            request,
+            to,
+            payload,
+        } => match PublicKey::from_hex(&to) {
+            Some(to) => (
+                Command::Send {
+                    to,
+                    payload: payload.into_bytes(),
+                },
+                Some(request),
+            ),
+            None => {
+                return vec![error(
+                    ErrorCode::BadAddress,
+                    format!("request {request}: a user key is 64 hex digits"),
+                )];
+            }
+        },
+    };
+    match gossip.command(cmd).await {
+        Err(err) => vec![error(ErrorCode::Refused, format!("{err:#}"))],
+        Ok(Err(err)) => {
+            let prefix = request
+                .map(|r| format!("request {r}: "))
+                .unwrap_or_default();
+            vec![error(ErrorCode::Refused, format!("{prefix}{err}"))]
+        }
+        Ok(Ok(Some(id))) => match request {
+            Some(request) => vec![ServerMsg::PrivateAccepted {
+                request,
+                message_id: id.to_string(),
+            }],
+            None => Vec::new(),
+        },
+        Ok(Ok(None)) => Vec::new(),
+    }
 }
 
-/// What the node answers to one frame from the page, if anything.
-fn reply_to(frame: &Message) -> Option<Reply> {
+/// Decodes one frame from the page: `Ok(None)` for frames that need nothing (pings), the message, or the error to
+/// answer with.
+fn reply_to(frame: &Message) -> Result<Option<ClientMsg>, ServerMsg> {
     if frame.is_ping() || frame.is_pong() {
-        return None; // answered by the WebSocket layer
+        return Ok(None); // answered by the WebSocket layer
     }
     let Ok(text) = frame.to_str() else {
-        return Some(Reply::Msg(ServerMsg::Error {
-            code: ErrorCode::BinaryFrame,
-            message: "binary frames are not part of the protocol; send JSON text".into(),
-        }));
+        return Err(error(
+            ErrorCode::BinaryFrame,
+            "binary frames are not part of the protocol; send JSON text",
+        ));
     };
     match page::decode_client(text) {
-        Ok(ClientMsg::Heartbeat) => None,
-        Ok(ClientMsg::GetIceServers) => Some(Reply::IceServers),
-        // No overlay to carry it yet: say so at once rather than let the caller ring into the void.
-        Ok(ClientMsg::SendSignal { to, signal }) => {
-            Some(Reply::Msg(ServerMsg::SignalUndeliverable {
-                to,
-                call: signal.call(),
-            }))
-        }
+        Ok(msg) => Ok(Some(msg)),
         Err(err) => {
             tracing::debug!(%err, "bad frame from the page");
-            Some(Reply::Msg(ServerMsg::Error {
-                code: err.code(),
-                message: err.to_string(),
-            }))
+            Err(error(err.code(), err.to_string()))
         }
     }
 }
@@ -107,25 +285,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heartbeat_needs_no_answer() {
+    fn heartbeat_decodes_to_a_message_that_needs_no_answer() {
         assert_eq!(
             reply_to(&Message::text(page::encode(ClientMsg::Heartbeat))),
-            None
-        );
-    }
-
-    #[test]
-    fn asking_for_ice_servers_gets_fresh_ones() {
-        assert_eq!(
-            reply_to(&Message::text(page::encode(ClientMsg::GetIceServers))),
-            Some(Reply::IceServers)
+            Ok(Some(ClientMsg::Heartbeat))
         );
     }
 
     #[test]
     fn bad_frames_get_an_error_with_the_right_code() {
         let code = |m: Message| match reply_to(&m) {
-            Some(Reply::Msg(ServerMsg::Error { code, .. })) => code,
+            Err(ServerMsg::Error { code, .. }) => code,
             other => panic!("expected an error, got {other:?}"),
         };
         assert_eq!(code(Message::text("{oops")), ErrorCode::NotJson);

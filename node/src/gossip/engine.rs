@@ -1,0 +1,874 @@
+//! The gossip protocol engine: one sans-IO state machine per node.
+//!
+//! Drive it like this (the tokio shell and the simulator both do exactly this):
+//!
+//! ```text
+//! let mut gossip = Gossip::new(now, identity, check, config);
+//! loop {
+//!     // after every input, drain the outputs; the last one before `None` is always the next wake-up
+//!     while let Some(out) = gossip.poll_output() {
+//!         match out {
+//!             Output::Transmit { to, bytes } => { /* send one datagram */ }
+//!             Output::Event(event) => { /* tell the page */ }
+//!             Output::Timeout(at) => { /* call handle_timeout(at) then, unless another input comes first */ }
+//!         }
+//!     }
+//!     // wait for: a datagram -> handle_datagram(now, from, bytes)
+//!     //           a command  -> handle_command(now, cmd)
+//!     //           the timer  -> handle_timeout(now)
+//! }
+//! ```
+//!
+//! What it does: announces this node (a signed route rumor with a growing sequence number) at start and every route
+//! period to all its direct peers; spreads new rumors by mongering (to one random peer, which answers with a status;
+//! a coin flip decides whether to go on); runs anti-entropy (a page of its status to a random peer every period);
+//! keeps the next-hop table ([`super::routes`]), the peers ([`super::peers`]), private messages in flight
+//! ([`super::outbox`]) and incoming ones ([`super::reassembly`]). Every rumor and private message is verified before
+//! it changes anything or is forwarded; failures are counted in [`Stats`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearsay_shared::gossip::{
+    self, DEFAULT_HOP_LIMIT, KeyPrefix, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES,
+    MAX_RUMORS_PER_DATAGRAM, Packet, PrivateBody, PrivateContent, PrivateMessage, PublicKey,
+    RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
+};
+use rand::seq::IndexedRandom;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::identity::{Identity, SignatureCheck};
+use super::outbox::{self, Outbox, RetryPolicy};
+use super::peers::{Heard, PeerTable};
+use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
+use super::routes::{Offer, Path, RouteTable};
+
+/// Periods and lifetimes. The defaults suit a real network; tests may shorten them.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// How often a status page goes to a random peer, and how often housekeeping runs.
+    pub anti_entropy: Duration,
+    /// How often this node announces itself with a new sequence number.
+    pub route_period: Duration,
+    /// How long an announcement stays a usable route.
+    pub route_lifetime: Duration,
+    /// How long an expired route is remembered (so a replay of it is refused).
+    pub forget_routes_after: Duration,
+    /// A peer not heard from for this long stops being live.
+    pub peer_silence: Duration,
+    /// Every peer gets something at least this often, so it knows we are alive.
+    pub keepalive: Duration,
+    pub retry: RetryPolicy,
+    pub reassembly_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            anti_entropy: Duration::from_secs(1),
+            route_period: Duration::from_secs(10),
+            route_lifetime: Duration::from_secs(35),
+            forget_routes_after: Duration::from_secs(600),
+            peer_silence: Duration::from_secs(15),
+            keepalive: Duration::from_secs(3),
+            retry: RetryPolicy {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(8),
+                deadline: Duration::from_secs(30),
+            },
+            reassembly_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a node starts.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub name: String,
+    /// Addresses this node announces it is reachable at.
+    pub addrs: Vec<SocketAddr>,
+    pub services: Vec<Service>,
+    /// The first sequence number: must exceed any this key used before (the shell uses milliseconds since the Unix
+    /// epoch; one announcement per route period never catches up with the clock).
+    pub initial_seq: u64,
+    /// Seed of the engine's RNG (peer choice, coin flips, message ids).
+    pub rng_seed: u64,
+    /// Hop limit of the private messages this node sends.
+    pub hop_limit: u8,
+    /// How many direct peers a new route is mongered to. Classic Peerster uses 1 and relies on anti-entropy for the
+    /// rest, which measured far too slow at 1000 nodes; the default sends it to every live peer but the one it came
+    /// from (DSDV-style flooding of each new sequence number once per link), and the coin flips and anti-entropy only
+    /// repair losses.
+    pub fanout: usize,
+    /// Rumors for the same peer wait this long to share datagrams (up to 8 per datagram instead of one each).
+    pub batch_delay: Duration,
+    pub timing: Timing,
+    pub max_peers: usize,
+    pub max_origins: usize,
+    pub max_messages_in_flight: usize,
+    pub reassembly: ReassemblyLimits,
+}
+
+impl Config {
+    pub fn new(name: impl Into<String>, initial_seq: u64, rng_seed: u64) -> Self {
+        let timing = Timing::default();
+        Self {
+            name: name.into(),
+            addrs: Vec::new(),
+            services: Vec::new(),
+            initial_seq,
+            rng_seed,
+            hop_limit: DEFAULT_HOP_LIMIT,
+            fanout: usize::MAX,
+            batch_delay: Duration::from_millis(20),
+            timing,
+            max_peers: 64,
+            max_origins: 20_000,
+            max_messages_in_flight: 256,
+            reassembly: ReassemblyLimits {
+                max_partial: 64,
+                max_bytes: 1 << 20,
+                timeout: timing.reassembly_timeout,
+                remember: timing.retry.deadline * 2,
+                max_remembered: 4096,
+            },
+        }
+    }
+}
+
+/// What the user (the page, through the shell) asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    AddPeer(SocketAddr),
+    DeletePeer(SocketAddr),
+    /// Send a private message; [`Gossip::handle_command`] returns its id, and later an [`Event::Delivered`] or
+    /// [`Event::Failed`] names it.
+    Send {
+        to: PublicKey,
+        payload: Vec<u8>,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("message of {0} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("too many messages waiting for delivery; try again later")]
+    Busy,
+    #[error("that is this node itself")]
+    ToSelf,
+}
+
+/// What happened that the user should know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    PeersChanged,
+    UsersChanged,
+    Received {
+        from: PublicKey,
+        message_id: u64,
+        payload: Vec<u8>,
+    },
+    Delivered {
+        to: PublicKey,
+        message_id: u64,
+    },
+    Failed {
+        to: PublicKey,
+        message_id: u64,
+    },
+}
+
+/// What the engine wants done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Transmit {
+        to: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    Event(Event),
+    /// Call [`Gossip::handle_timeout`] at this instant.
+    Timeout(Instant),
+}
+
+/// Counters, for tests, benchmarks and logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub datagrams_in: u64,
+    pub bytes_in: u64,
+    pub datagrams_out: u64,
+    pub bytes_out: u64,
+    pub malformed: u64,
+    pub from_deleted_peers: u64,
+    pub bad_signatures: u64,
+    pub old_rumors: u64,
+    pub table_full: u64,
+    pub hop_limit_drops: u64,
+    pub no_route_drops: u64,
+    pub fragments_refused: u64,
+}
+
+/// A known user, as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    pub key: PublicKey,
+    pub name: String,
+    pub hops: Option<u8>,
+    pub reachable: bool,
+    pub next_hop: Option<SocketAddr>,
+    pub addrs: Vec<SocketAddr>,
+    pub services: Vec<Service>,
+}
+
+/// A direct peer, as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub addr: SocketAddr,
+    pub last_heard: Option<Instant>,
+    pub added_by_user: bool,
+    pub live: bool,
+}
+
+/// Most rumors sent in answer to one status (the rest follow on later statuses).
+const MAX_RUMORS_PER_STATUS: usize = 64;
+/// Bound of the (peer, origin) → seq records of rumors mongered and awaiting a status.
+const MAX_MONGER_RECORDS: usize = 16_384;
+
+/// One node's gossip state machine. See the module doc for how to drive it.
+pub struct Gossip {
+    identity: Identity,
+    check: Arc<dyn SignatureCheck>,
+    config: Config,
+    rng: ChaCha8Rng,
+    own_seq: u64,
+    routes: RouteTable,
+    peers: PeerTable,
+    outbox: Outbox,
+    inbox: Reassembly,
+    mongering: HashMap<(SocketAddr, PublicKey), u64>,
+    /// Rumors waiting for their batch to leave, per peer (origins; the newest announcement is taken at flush).
+    pending: std::collections::BTreeMap<SocketAddr, Vec<PublicKey>>,
+    flush_at: Option<Instant>,
+    status_cursor: KeyPrefix,
+    next_tick: Instant,
+    next_announce: Instant,
+    next_route_expiry: Option<Instant>,
+    out: VecDeque<Output>,
+    wake_pending: bool,
+    peers_changed: bool,
+    stats: Stats,
+}
+
+impl Gossip {
+    pub fn new(
+        now: Instant,
+        identity: Identity,
+        check: Arc<dyn SignatureCheck>,
+        config: Config,
+    ) -> Self {
+        let own = sign_route(&identity, &config, config.initial_seq);
+        let t = config.timing;
+        Self {
+            routes: RouteTable::new(
+                own,
+                now,
+                t.route_lifetime,
+                t.forget_routes_after,
+                config.max_origins,
+            ),
+            peers: PeerTable::new(t.peer_silence, config.max_peers),
+            outbox: Outbox::new(t.retry, config.max_messages_in_flight),
+            inbox: Reassembly::new(config.reassembly),
+            rng: ChaCha8Rng::seed_from_u64(config.rng_seed),
+            own_seq: config.initial_seq,
+            identity,
+            check,
+            config,
+            mongering: HashMap::new(),
+            pending: std::collections::BTreeMap::new(),
+            flush_at: None,
+            status_cursor: KeyPrefix::MIN,
+            next_tick: now,
+            next_announce: now,
+            next_route_expiry: None,
+            out: VecDeque::new(),
+            wake_pending: true,
+            peers_changed: false,
+            stats: Stats::default(),
+        }
+    }
+
+    // ---- getters ----
+
+    pub fn public_key(&self) -> PublicKey {
+        self.identity.public()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn own_seq(&self) -> u64 {
+        self.own_seq
+    }
+
+    /// The next hop towards `key`, if there is a live route.
+    pub fn next_hop(&self, key: &PublicKey) -> Option<SocketAddr> {
+        self.routes.next_hop(key)
+    }
+
+    /// Number of other origins with a live route.
+    pub fn reachable_count(&self) -> usize {
+        self.routes.reachable_count()
+    }
+
+    /// The newest sequence number held for `key` (with or without a live route).
+    pub fn known_seq(&self, key: &PublicKey) -> Option<u64> {
+        self.routes.get(key).map(|e| e.signed.route.seq)
+    }
+
+    pub fn users(&self) -> Vec<UserInfo> {
+        self.routes
+            .others()
+            .map(|e| UserInfo {
+                key: e.signed.route.origin,
+                name: e.signed.route.name.clone(),
+                hops: e.path.map(|p| p.hops()),
+                reachable: e.path.is_some(),
+                next_hop: match e.path {
+                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
+                    _ => None,
+                },
+                addrs: e.signed.route.addrs.clone(),
+                services: e.signed.route.services.clone(),
+            })
+            .collect()
+    }
+
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.peers
+            .iter()
+            .map(|p| PeerInfo {
+                addr: p.addr,
+                last_heard: p.last_heard,
+                added_by_user: p.added_by_user,
+                live: p.live,
+            })
+            .collect()
+    }
+
+    // ---- inputs ----
+
+    /// One datagram from `from`. Anything malformed, forged or from a deleted peer is dropped and counted.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        self.wake_pending = true;
+        self.stats.datagrams_in += 1;
+        self.stats.bytes_in += bytes.len() as u64;
+        let packet = match gossip::decode(bytes) {
+            Ok(packet) => packet,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        match self.peers.heard(from, now) {
+            Heard::Deleted => {
+                self.stats.from_deleted_peers += 1;
+                return;
+            }
+            Heard::New => self.peers_changed = true,
+            Heard::Known | Heard::Full => {}
+        }
+        match packet {
+            Packet::Rumors(rumors) => self.on_rumors(now, from, rumors),
+            Packet::Status(status) => self.on_status(now, from, status),
+            Packet::Private(msg) => self.on_private(now, from, msg),
+        }
+        self.flush_changes();
+    }
+
+    /// A command from the user. `Send` returns the new message's id.
+    pub fn handle_command(
+        &mut self,
+        now: Instant,
+        cmd: Command,
+    ) -> Result<Option<u64>, CommandError> {
+        self.wake_pending = true;
+        let result = match cmd {
+            Command::AddPeer(addr) => {
+                if self.peers.add(addr) {
+                    self.peers_changed = true;
+                }
+                // Say hello at once: our own route and a status, so it learns us and we learn it.
+                let own = self.own_rumor();
+                self.send_rumors(now, addr, vec![own]);
+                let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
+                self.send_packet(now, addr, &Packet::Status(status));
+                Ok(None)
+            }
+            Command::DeletePeer(addr) => {
+                if self.peers.delete(addr) {
+                    self.peers_changed = true;
+                }
+                self.routes.drop_via(addr);
+                self.mongering.retain(|(peer, _), _| *peer != addr);
+                Ok(None)
+            }
+            Command::Send { to, payload } => self.send_private(now, to, payload).map(Some),
+        };
+        self.flush_changes();
+        result
+    }
+
+    /// The timer fired (or any later instant).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.wake_pending = true;
+        if now >= self.next_announce {
+            self.announce(now);
+            self.next_announce = now + self.config.timing.route_period;
+        }
+        if now >= self.next_tick {
+            self.tick(now);
+            self.next_tick = now + self.config.timing.anti_entropy;
+        }
+        if self.flush_at.is_some_and(|at| now >= at) {
+            self.flush_pending(now);
+        }
+        let (resend, failed) = self.outbox.due(now);
+        for (to, fragment) in resend {
+            self.route_private(now, to, fragment, None);
+        }
+        for f in failed {
+            self.out.push_back(Output::Event(Event::Failed {
+                to: f.to,
+                message_id: f.message_id,
+            }));
+        }
+        self.flush_changes();
+    }
+
+    /// The next thing to do. After any input, call until `None`; the last output is always [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(out) = self.out.pop_front() {
+            return Some(out);
+        }
+        if std::mem::take(&mut self.wake_pending) {
+            return Some(Output::Timeout(self.next_wake()));
+        }
+        None
+    }
+
+    fn next_wake(&self) -> Instant {
+        let mut at = self.next_tick.min(self.next_announce);
+        if let Some(t) = self.outbox.next_deadline() {
+            at = at.min(t);
+        }
+        if let Some(t) = self.flush_at {
+            at = at.min(t);
+        }
+        at
+    }
+
+    // ---- rumors and status ----
+
+    fn own_rumor(&self) -> Rumor {
+        Rumor {
+            signed: self.routes.own().clone(),
+            hops: 0,
+        }
+    }
+
+    fn announce(&mut self, now: Instant) {
+        if self.routes.own().route.seq != self.own_seq {
+            let own = sign_route(&self.identity, &self.config, self.own_seq);
+            self.routes.set_own(own);
+        }
+        // The origin tells every direct peer; mongering carries it further.
+        let own = self.own_rumor();
+        for peer in self.peers.gossip_candidates() {
+            self.send_rumors(now, peer, vec![own.clone()]);
+            self.record_monger(peer, &own);
+        }
+        self.own_seq += 1;
+    }
+
+    fn tick(&mut self, now: Instant) {
+        for lost in self.peers.expire(now) {
+            self.peers_changed = true;
+            self.routes.drop_via(lost);
+            self.mongering.retain(|(peer, _), _| *peer != lost);
+        }
+        if self.next_route_expiry.is_none_or(|at| now >= at) {
+            self.next_route_expiry = self.routes.expire(now);
+        }
+        self.inbox.expire(now);
+        // Anti-entropy: the next page of our status to a random peer.
+        let candidates = self.peers.gossip_candidates();
+        if let Some(&peer) = candidates.choose(&mut self.rng) {
+            let (status, next) = self.routes.status_page(self.status_cursor, now);
+            self.status_cursor = next.unwrap_or(KeyPrefix::MIN);
+            self.send_packet(now, peer, &Packet::Status(status));
+        }
+        // Keepalive: every peer hears from us now and then, even the silent ones we were asked to keep.
+        for peer in self
+            .peers
+            .due_for_keepalive(now, self.config.timing.keepalive)
+        {
+            let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
+            self.send_packet(now, peer, &Packet::Status(status));
+        }
+    }
+
+    fn on_rumors(&mut self, now: Instant, from: SocketAddr, rumors: Vec<Rumor>) {
+        let mut fresh = Vec::new();
+        let mut listed = Vec::with_capacity(rumors.len());
+        let check = &self.check;
+        for rumor in &rumors {
+            listed.push(rumor.signed.route.origin.prefix());
+            let verdict = self
+                .routes
+                .offer(now, rumor, from, |s| verify_route(check.as_ref(), s));
+            match verdict {
+                Offer::Newer => fresh.push(rumor.signed.route.origin),
+                Offer::Rerouted | Offer::Duplicate => {}
+                Offer::Old => self.stats.old_rumors += 1,
+                Offer::BadSignature => self.stats.bad_signatures += 1,
+                Offer::Full => self.stats.table_full += 1,
+                Offer::Own => {
+                    // Someone holds a newer announcement of ours (we restarted with a clock that went back): jump
+                    // past it, if it is really ours.
+                    let seq = rumor.signed.route.seq;
+                    if seq >= self.own_seq {
+                        if verify_route(self.check.as_ref(), &rumor.signed) {
+                            self.own_seq = seq + 1;
+                            self.next_announce = now;
+                        } else {
+                            self.stats.bad_signatures += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // Acknowledge with our status for exactly these origins.
+        let ack = self.routes.status_listed(&listed, now);
+        self.send_packet(now, from, &Packet::Status(ack));
+        if !fresh.is_empty() {
+            self.monger(now, &fresh, from, self.config.fanout);
+        }
+    }
+
+    fn on_status(&mut self, now: Instant, from: SocketAddr, status: Status) {
+        let cmp = self.routes.compare(&status, from, now);
+        if !cmp.to_send.is_empty() {
+            let mut rumors = cmp.to_send;
+            rumors.truncate(MAX_RUMORS_PER_STATUS);
+            self.send_rumors(now, from, rumors);
+        }
+        // Coin flips for the rumors we mongered to this peer and that it now holds.
+        let mut go_on = Vec::new();
+        for origin in cmp.in_sync {
+            let Some(seq) = self.mongering.remove(&(from, origin)) else {
+                continue;
+            };
+            if self
+                .routes
+                .get(&origin)
+                .is_some_and(|e| e.signed.route.seq == seq)
+                && self.rng.random_bool(0.5)
+            {
+                go_on.push(origin);
+            }
+        }
+        if !go_on.is_empty() {
+            // A coin-flip continuation goes to one peer only: with the flooding fanout it would never die out.
+            self.monger(now, &go_on, from, 1);
+        }
+        if cmp.behind {
+            let reply = match status.scope {
+                StatusScope::Range { from: start, .. } => self.routes.status_page(start, now).0,
+                StatusScope::Listed => {
+                    let prefixes: Vec<KeyPrefix> =
+                        status.entries.iter().map(|e| e.origin).collect();
+                    self.routes.status_listed(&prefixes, now)
+                }
+            };
+            self.send_packet(now, from, &Packet::Status(reply));
+        }
+    }
+
+    /// Sends these origins' rumors to `fanout` random live peers other than `except`, and remembers that we wait for
+    /// their status.
+    fn monger(&mut self, now: Instant, origins: &[PublicKey], except: SocketAddr, fanout: usize) {
+        let candidates: Vec<SocketAddr> = self
+            .peers
+            .gossip_candidates()
+            .into_iter()
+            .filter(|p| *p != except)
+            .collect();
+        let targets: Vec<SocketAddr> = candidates
+            .choose_multiple(&mut self.rng, fanout)
+            .copied()
+            .collect();
+        for target in targets {
+            self.pending
+                .entry(target)
+                .or_default()
+                .extend_from_slice(origins);
+        }
+        if self.flush_at.is_none() && !self.pending.is_empty() {
+            self.flush_at = Some(now + self.config.batch_delay);
+        }
+        if self.config.batch_delay.is_zero() {
+            self.flush_pending(now);
+        }
+    }
+
+    /// Sends every batch of mongered rumors that is waiting.
+    fn flush_pending(&mut self, now: Instant) {
+        self.flush_at = None;
+        for (target, mut origins) in std::mem::take(&mut self.pending) {
+            origins.sort();
+            origins.dedup();
+            let rumors: Vec<Rumor> = origins
+                .iter()
+                .filter_map(|origin| {
+                    let entry = self.routes.get(origin)?;
+                    let path = entry.path?;
+                    Some(Rumor {
+                        signed: entry.signed.clone(),
+                        hops: path.hops(),
+                    })
+                })
+                .collect();
+            for rumor in &rumors {
+                self.record_monger(target, rumor);
+            }
+            self.send_rumors(now, target, rumors);
+        }
+    }
+
+    fn record_monger(&mut self, peer: SocketAddr, rumor: &Rumor) {
+        if self.mongering.len() >= MAX_MONGER_RECORDS {
+            self.mongering.clear(); // only an optimisation: anti-entropy covers what is forgotten
+        }
+        self.mongering
+            .insert((peer, rumor.signed.route.origin), rumor.signed.route.seq);
+    }
+
+    // ---- private messages ----
+
+    fn send_private(
+        &mut self,
+        now: Instant,
+        to: PublicKey,
+        payload: Vec<u8>,
+    ) -> Result<u64, CommandError> {
+        if payload.len() > MAX_MESSAGE_BYTES {
+            return Err(CommandError::TooLarge(payload.len()));
+        }
+        if to == self.identity.public() {
+            return Err(CommandError::ToSelf);
+        }
+        if self.outbox.is_full() {
+            return Err(CommandError::Busy);
+        }
+        let mut message_id = self.rng.next_u64();
+        while self.outbox.contains(message_id) {
+            message_id = self.rng.next_u64();
+        }
+        let parts = outbox::split(&payload);
+        let count = parts.len() as u16; // at most MAX_FRAGMENTS (64): checked through MAX_MESSAGE_BYTES above
+        let fragments: Vec<PrivateMessage> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(index, data)| {
+                self.sign_private(
+                    to,
+                    message_id,
+                    PrivateContent::Fragment {
+                        index: index as u16, // < count ≤ 64
+                        count,
+                        data,
+                    },
+                )
+            })
+            .collect();
+        for fragment in &fragments {
+            self.route_private(now, to, fragment.clone(), None);
+        }
+        self.outbox.insert(now, message_id, to, fragments);
+        Ok(message_id)
+    }
+
+    fn sign_private(
+        &self,
+        to: PublicKey,
+        message_id: u64,
+        content: PrivateContent,
+    ) -> PrivateMessage {
+        let body = PrivateBody {
+            origin: self.identity.public(),
+            destination: to,
+            message_id,
+            content,
+        };
+        PrivateMessage {
+            signature: self.identity.sign(&body.signed_bytes()),
+            body,
+            hop_limit: self.config.hop_limit,
+        }
+    }
+
+    /// Sends a private message one hop towards `to`: along the route, else to `fallback` (the hop an incoming
+    /// message came from, for acks), else nowhere (counted; the sender retries).
+    fn route_private(
+        &mut self,
+        now: Instant,
+        to: PublicKey,
+        msg: PrivateMessage,
+        fallback: Option<SocketAddr>,
+    ) {
+        let next = self
+            .routes
+            .next_hop(&to)
+            .filter(|hop| self.peers.is_live(hop))
+            .or(fallback);
+        match next {
+            Some(hop) => self.send_packet(now, hop, &Packet::Private(msg)),
+            None => self.stats.no_route_drops += 1,
+        }
+    }
+
+    fn on_private(&mut self, now: Instant, from: SocketAddr, mut msg: PrivateMessage) {
+        let body = &msg.body;
+        if !self
+            .check
+            .verify(&body.origin, &body.signed_bytes(), &msg.signature)
+        {
+            self.stats.bad_signatures += 1;
+            return;
+        }
+        if body.destination != self.identity.public() {
+            if msg.hop_limit <= 1 {
+                self.stats.hop_limit_drops += 1;
+                return;
+            }
+            msg.hop_limit -= 1;
+            let to = msg.body.destination;
+            self.route_private(now, to, msg, None);
+            return;
+        }
+        let origin = body.origin;
+        let message_id = body.message_id;
+        match &body.content {
+            PrivateContent::Ack { index } => {
+                if let Some(done) = self.outbox.ack(origin, message_id, *index) {
+                    self.out.push_back(Output::Event(Event::Delivered {
+                        to: done.to,
+                        message_id: done.message_id,
+                    }));
+                }
+            }
+            PrivateContent::Fragment { index, count, data } => {
+                let index = *index;
+                match self
+                    .inbox
+                    .accept(now, origin, message_id, index, *count, data)
+                {
+                    Accepted::Refused => {
+                        self.stats.fragments_refused += 1;
+                        return;
+                    }
+                    Accepted::Complete(payload) => {
+                        self.out.push_back(Output::Event(Event::Received {
+                            from: origin,
+                            message_id,
+                            payload,
+                        }));
+                    }
+                    Accepted::Kept | Accepted::Duplicate => {}
+                }
+                let ack = self.sign_private(origin, message_id, PrivateContent::Ack { index });
+                self.route_private(now, origin, ack, Some(from));
+            }
+        }
+    }
+
+    // ---- sending ----
+
+    fn send_packet(&mut self, now: Instant, to: SocketAddr, packet: &Packet) {
+        match gossip::encode(packet) {
+            Ok(bytes) => {
+                self.stats.datagrams_out += 1;
+                self.stats.bytes_out += bytes.len() as u64;
+                self.peers.sent(to, now);
+                self.out.push_back(Output::Transmit { to, bytes });
+            }
+            Err(err) => {
+                // Only our own bugs get here: every packet is built within the wire bounds.
+                debug_assert!(false, "built an unsendable packet: {err}");
+            }
+        }
+    }
+
+    /// Sends rumors packed into as few datagrams as the limits allow.
+    fn send_rumors(&mut self, now: Instant, to: SocketAddr, rumors: Vec<Rumor>) {
+        // A one-rumor packet costs 3 bytes of framing (version, variant, count) around the rumor itself.
+        const FRAMING: usize = 3;
+        let mut batch: Vec<Rumor> = Vec::new();
+        let mut size = FRAMING;
+        for rumor in rumors {
+            let len = gossip::encoded_len(&Packet::Rumors(vec![rumor.clone()])) - FRAMING;
+            if !batch.is_empty()
+                && (batch.len() == MAX_RUMORS_PER_DATAGRAM || size + len > MAX_DATAGRAM_BYTES)
+            {
+                self.send_packet(now, to, &Packet::Rumors(std::mem::take(&mut batch)));
+                size = FRAMING;
+            }
+            size += len;
+            batch.push(rumor);
+        }
+        if !batch.is_empty() {
+            self.send_packet(now, to, &Packet::Rumors(batch));
+        }
+    }
+
+    fn flush_changes(&mut self) {
+        if std::mem::take(&mut self.peers_changed) {
+            self.out.push_back(Output::Event(Event::PeersChanged));
+        }
+        if self.routes.take_changed() {
+            self.out.push_back(Output::Event(Event::UsersChanged));
+        }
+    }
+}
+
+fn sign_route(identity: &Identity, config: &Config, seq: u64) -> SignedRoute {
+    let route = RouteAnnouncement {
+        origin: identity.public(),
+        seq,
+        name: config.name.clone(),
+        addrs: config.addrs.clone(),
+        services: config.services.clone(),
+    };
+    SignedRoute {
+        signature: identity.sign(&route.signed_bytes()),
+        route,
+    }
+}
+
+fn verify_route(check: &dyn SignatureCheck, signed: &SignedRoute) -> bool {
+    check.verify(
+        &signed.route.origin,
+        &signed.route.signed_bytes(),
+        &signed.signature,
+    )
+}

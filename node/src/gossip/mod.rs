@@ -1,0 +1,25 @@
+//! The gossip overlay: how hearsay nodes find each other and carry private messages with no server.
+//!
+//! - [`engine`]: the sans-IO state machine ([`Gossip`]); its doc shows the drive loop.
+//! - [`identity`]: the node's Ed25519 key and signature checking.
+//! - [`routes`]: the next-hop table (DSDV with expiry) and status pages.
+//! - [`peers`]: direct peers, deletion that sticks, silence.
+//! - [`outbox`] / [`reassembly`]: private messages in flight (acks, retries) and arriving (fragments, duplicates).
+//! - [`sim`]: a deterministic many-node simulator with a virtual clock, for tests and the benchmark.
+//! - [`shell`]: the tokio task that gives the engine a UDP socket, a clock and the page's commands.
+//!
+//! The wire format lives in `hearsay_shared::gossip`.
+
+pub mod engine;
+pub mod identity;
+pub mod outbox;
+pub mod peers;
+pub mod reassembly;
+pub mod routes;
+pub mod shell;
+pub mod sim;
+
+pub use engine::{
+    Command, CommandError, Config, Event, Gossip, Output, PeerInfo, Stats, Timing, UserInfo,
+};
+pub use identity::{Ed25519Check, Identity, SignatureCheck};

@@ -1,0 +1,584 @@
+//! The next-hop table: for every origin heard of, its newest signed announcement and the peer to forward through.
+//!
+//! Rules (DSDV plus expiry):
+//! - a newer sequence number always wins and sets the next hop to the peer it came from;
+//! - the same sequence number only changes the next hop if it is shorter, or if the route had been lost (its peer
+//!   went silent or was deleted) and has not expired yet;
+//! - an older sequence number changes nothing (replays are ignored), and the entry is remembered as a tombstone after
+//!   its route is gone so an old announcement cannot come back;
+//! - a route expires `lifetime` after its sequence number was first accepted; tombstones are forgotten later.
+//!
+//! The table also answers status pages: [`RouteTable::status_page`] lists a range of origins,
+//! [`RouteTable::compare`] says what a peer's status shows we should send and whether we are behind.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hearsay_shared::gossip::{
+    KeyPrefix, MAX_STATUS_ENTRIES, PublicKey, Rumor, SignedRoute, Status, StatusEntry, StatusScope,
+};
+
+/// How to reach an origin.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Path {
+    /// This node itself.
+    Local,
+    /// Through `next_hop`, `hops` hops away.
+    Via { next_hop: SocketAddr, hops: u8 },
+}
+
+impl Path {
+    pub fn hops(&self) -> u8 {
+        match self {
+            Path::Local => 0,
+            Path::Via { hops, .. } => *hops,
+        }
+    }
+}
+
+/// One origin.
+#[derive(Clone, Debug)]
+pub struct RouteEntry {
+    pub signed: SignedRoute,
+    /// `None` once the route expired or its peer was lost (a tombstone that still remembers `signed.route.seq`).
+    pub path: Option<Path>,
+    /// When the current sequence number stops being a usable route.
+    pub expires: Instant,
+}
+
+impl RouteEntry {
+    fn seq(&self) -> u64 {
+        self.signed.route.seq
+    }
+}
+
+/// What offering a rumor to the table did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Offer {
+    /// A newer announcement (or a first one): accepted, worth spreading.
+    Newer,
+    /// Same announcement, now with a shorter or restored path.
+    Rerouted,
+    /// Nothing new.
+    Duplicate,
+    /// Older than what we hold: a replay or a straggler. Ignored.
+    Old,
+    /// The signature did not verify. Dropped.
+    BadSignature,
+    /// About this node itself.
+    Own,
+    /// The table is full of other origins. Dropped.
+    Full,
+}
+
+/// The next-hop table. See the module doc for the rules.
+#[derive(Debug)]
+pub struct RouteTable {
+    me: PublicKey,
+    entries: BTreeMap<PublicKey, RouteEntry>,
+    lifetime: Duration,
+    forget_after: Duration,
+    max_origins: usize,
+    /// Set whenever something the users list shows changed; cleared by [`RouteTable::take_changed`].
+    changed: bool,
+}
+
+impl RouteTable {
+    /// A table holding only this node's own announcement.
+    pub fn new(
+        own: SignedRoute,
+        now: Instant,
+        lifetime: Duration,
+        forget_after: Duration,
+        max_origins: usize,
+    ) -> Self {
+        let me = own.route.origin;
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            me,
+            RouteEntry {
+                signed: own,
+                path: Some(Path::Local),
+                expires: now,
+            },
+        );
+        Self {
+            me,
+            entries,
+            lifetime,
+            forget_after,
+            max_origins,
+            changed: false,
+        }
+    }
+
+    /// Replaces this node's own announcement (a new sequence number).
+    pub fn set_own(&mut self, own: SignedRoute) {
+        if let Some(entry) = self.entries.get_mut(&self.me) {
+            entry.signed = own;
+        }
+    }
+
+    pub fn own(&self) -> &SignedRoute {
+        // The own entry is inserted by `new` and never removed (expiry skips `Path::Local`).
+        &self.entries[&self.me].signed
+    }
+
+    pub fn get(&self, origin: &PublicKey) -> Option<&RouteEntry> {
+        self.entries.get(origin)
+    }
+
+    /// The next hop towards `origin`, if there is a live route.
+    pub fn next_hop(&self, origin: &PublicKey) -> Option<SocketAddr> {
+        match self.entries.get(origin)?.path? {
+            Path::Via { next_hop, .. } => Some(next_hop),
+            Path::Local => None,
+        }
+    }
+
+    /// Every origin other than this node, with or without a live route.
+    pub fn others(&self) -> impl Iterator<Item = &RouteEntry> {
+        self.entries
+            .values()
+            .filter(|e| e.signed.route.origin != self.me)
+    }
+
+    /// Number of other origins with a live route.
+    pub fn reachable_count(&self) -> usize {
+        self.others().filter(|e| e.path.is_some()).count()
+    }
+
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Offers a rumor heard from `from`. `verify` is called only when the rumor would change the table, so replays
+    /// and duplicates cost no signature check.
+    pub fn offer(
+        &mut self,
+        now: Instant,
+        rumor: &Rumor,
+        from: SocketAddr,
+        verify: impl FnOnce(&SignedRoute) -> bool,
+    ) -> Offer {
+        let route = &rumor.signed.route;
+        let hops = rumor.hops.saturating_add(1);
+        let via = Path::Via {
+            next_hop: from,
+            hops,
+        };
+        if route.origin == self.me {
+            return Offer::Own;
+        }
+        let Some(entry) = self.entries.get_mut(&route.origin) else {
+            if self.entries.len() > self.max_origins {
+                return Offer::Full;
+            }
+            if !verify(&rumor.signed) {
+                return Offer::BadSignature;
+            }
+            self.entries.insert(
+                route.origin,
+                RouteEntry {
+                    signed: rumor.signed.clone(),
+                    path: Some(via),
+                    expires: now + self.lifetime,
+                },
+            );
+            self.changed = true;
+            return Offer::Newer;
+        };
+        if route.seq < entry.seq() {
+            return Offer::Old;
+        }
+        if route.seq > entry.seq() {
+            if !verify(&rumor.signed) {
+                return Offer::BadSignature;
+            }
+            if entry.path != Some(via) || entry.signed.route.name != route.name {
+                self.changed = true;
+            }
+            entry.signed = rumor.signed.clone();
+            entry.path = Some(via);
+            entry.expires = now + self.lifetime;
+            return Offer::Newer;
+        }
+        // Same sequence number.
+        let better = match entry.path {
+            None => now < entry.expires,
+            Some(Path::Via { hops: old, .. }) => hops < old,
+            Some(Path::Local) => false,
+        };
+        if !better {
+            return Offer::Duplicate;
+        }
+        // An identical announcement was verified when first accepted; a different one with the same number is not
+        // trusted without its own check.
+        if rumor.signed != entry.signed && !verify(&rumor.signed) {
+            return Offer::BadSignature;
+        }
+        entry.path = Some(via);
+        self.changed = true;
+        Offer::Rerouted
+    }
+
+    /// Ends routes whose time is up and forgets tombstones older than `forget_after`. Returns the earliest instant
+    /// at which calling again can change anything.
+    pub fn expire(&mut self, now: Instant) -> Option<Instant> {
+        let forget_after = self.forget_after;
+        let mut changed = false;
+        let mut next: Option<Instant> = None;
+        self.entries.retain(|_, entry| {
+            match entry.path {
+                Some(Path::Local) => return true,
+                Some(Path::Via { .. }) if now >= entry.expires => {
+                    entry.path = None;
+                    changed = true;
+                }
+                _ => {}
+            }
+            let deadline = if entry.path.is_some() {
+                entry.expires
+            } else {
+                entry.expires + forget_after
+            };
+            if entry.path.is_none() && now >= deadline {
+                return false;
+            }
+            next = Some(next.map_or(deadline, |n| n.min(deadline)));
+            true
+        });
+        self.changed |= changed;
+        next
+    }
+
+    /// Drops every route whose next hop is `peer` (deleted or silent).
+    pub fn drop_via(&mut self, peer: SocketAddr) {
+        for entry in self.entries.values_mut() {
+            if matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
+                entry.path = None;
+                self.changed = true;
+            }
+        }
+    }
+
+    /// The sequence number we report in a status: one less than we hold when we lost the route early and would
+    /// take the same announcement again.
+    fn reported_seq(&self, entry: &RouteEntry, now: Instant) -> u64 {
+        if entry.path.is_none() && now < entry.expires {
+            entry.seq().saturating_sub(1)
+        } else {
+            entry.seq()
+        }
+    }
+
+    /// The page of our status starting at `from`: up to [`MAX_STATUS_ENTRIES`] origins. Returns the status and where
+    /// the next page starts (`None` after the last page).
+    pub fn status_page(&self, from: KeyPrefix, now: Instant) -> (Status, Option<KeyPrefix>) {
+        let start = PublicKey(prefix_bound(from, 0));
+        let mut entries = Vec::with_capacity(MAX_STATUS_ENTRIES);
+        let mut iter = self.entries.range(start..).peekable();
+        while entries.len() < MAX_STATUS_ENTRIES {
+            let Some((key, entry)) = iter.next() else {
+                break;
+            };
+            entries.push(StatusEntry {
+                origin: key.prefix(),
+                seq: self.reported_seq(entry, now),
+            });
+        }
+        let (to, next) = match (iter.peek(), entries.last()) {
+            (Some(_), Some(last)) if last.origin != KeyPrefix::MAX => (
+                last.origin,
+                Some(KeyPrefix::from_u64(last.origin.as_u64() + 1)),
+            ),
+            _ => (KeyPrefix::MAX, None),
+        };
+        (
+            Status {
+                scope: StatusScope::Range { from, to },
+                entries,
+            },
+            next,
+        )
+    }
+
+    /// Our status for exactly these origins (the acknowledgement of a batch of rumors, or the answer to one).
+    pub fn status_listed(&self, origins: &[KeyPrefix], now: Instant) -> Status {
+        let mut entries: Vec<StatusEntry> = origins
+            .iter()
+            .filter_map(|prefix| {
+                let (_, entry) = self.by_prefix(*prefix)?;
+                Some(StatusEntry {
+                    origin: *prefix,
+                    seq: self.reported_seq(entry, now),
+                })
+            })
+            .collect();
+        entries.sort_by_key(|e| e.origin);
+        entries.dedup_by_key(|e| e.origin);
+        Status {
+            scope: StatusScope::Listed,
+            entries,
+        }
+    }
+
+    /// The origin with this key prefix (prefix collisions between honest keys are a 2^-64 event; the first wins).
+    fn by_prefix(&self, prefix: KeyPrefix) -> Option<(&PublicKey, &RouteEntry)> {
+        let range = PublicKey(prefix_bound(prefix, 0))..=PublicKey(prefix_bound(prefix, 0xff));
+        self.entries.range(range).next()
+    }
+
+    /// Compares a peer's status with ours: the rumors the peer lacks that we can route (never offering a peer a route
+    /// through itself), and whether the peer holds anything newer than we do.
+    pub fn compare(&self, status: &Status, peer: SocketAddr, now: Instant) -> Comparison {
+        let theirs: HashMap<KeyPrefix, u64> =
+            status.entries.iter().map(|e| (e.origin, e.seq)).collect();
+        let mut ours: HashMap<KeyPrefix, &RouteEntry> = HashMap::new();
+        match status.scope {
+            StatusScope::Range { from, to } => {
+                let range = PublicKey(prefix_bound(from, 0))..=PublicKey(prefix_bound(to, 0xff));
+                for (key, entry) in self.entries.range(range) {
+                    ours.insert(key.prefix(), entry);
+                }
+            }
+            StatusScope::Listed => {
+                for prefix in theirs.keys() {
+                    if let Some((_, entry)) = self.by_prefix(*prefix) {
+                        ours.insert(*prefix, entry);
+                    }
+                }
+            }
+        }
+        let mut to_send = Vec::new();
+        let mut in_sync = Vec::new();
+        for (prefix, entry) in &ours {
+            let their_seq = theirs.get(prefix).copied();
+            let Some(path) = entry.path else { continue };
+            if let Path::Via { next_hop, .. } = path
+                && next_hop == peer
+            {
+                continue; // split horizon
+            }
+            match their_seq {
+                Some(seq) if seq >= entry.seq() => {
+                    if seq == entry.seq() {
+                        in_sync.push(entry.signed.route.origin);
+                    }
+                }
+                _ => to_send.push(Rumor {
+                    signed: entry.signed.clone(),
+                    hops: path.hops(),
+                }),
+            }
+        }
+        to_send.sort_by_key(|r| r.signed.route.origin);
+        in_sync.sort();
+        let behind = theirs.iter().any(|(prefix, seq)| match ours.get(prefix) {
+            Some(entry) => *seq > self.reported_seq(entry, now),
+            None => true,
+        });
+        Comparison {
+            to_send,
+            in_sync,
+            behind,
+        }
+    }
+}
+
+/// What a peer's status shows.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Rumors the peer lacks.
+    pub to_send: Vec<Rumor>,
+    /// Origins (with a live route here) where the peer holds exactly what we hold.
+    pub in_sync: Vec<PublicKey>,
+    /// The peer holds something newer than we do (or an origin we do not know).
+    pub behind: bool,
+}
+
+/// The smallest (`fill` = 0) or largest (`fill` = 0xff) key with this prefix.
+fn prefix_bound(prefix: KeyPrefix, fill: u8) -> [u8; 32] {
+    let mut key = [fill; 32];
+    key[..8].copy_from_slice(&prefix.0);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearsay_shared::gossip::{RouteAnnouncement, Signature};
+
+    fn signed(origin: u8, seq: u64) -> SignedRoute {
+        SignedRoute {
+            route: RouteAnnouncement {
+                origin: PublicKey([origin; 32]),
+                seq,
+                name: format!("n{origin}"),
+                addrs: vec![],
+                services: vec![],
+            },
+            signature: Signature::from_bytes(&[0; 64]),
+        }
+    }
+
+    fn rumor(origin: u8, seq: u64, hops: u8) -> Rumor {
+        Rumor {
+            signed: signed(origin, seq),
+            hops,
+        }
+    }
+
+    const LIFE: Duration = Duration::from_secs(30);
+
+    fn table(now: Instant) -> RouteTable {
+        RouteTable::new(signed(0, 1), now, LIFE, LIFE * 10, 100)
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn newer_sequence_wins_older_is_ignored_and_never_verified() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        assert_eq!(
+            t.offer(t0, &rumor(1, 5, 2), addr(1), |_| true),
+            Offer::Newer
+        );
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(1)));
+        assert_eq!(
+            t.offer(t0, &rumor(1, 4, 0), addr(2), |_| panic!("no check for old")),
+            Offer::Old
+        );
+        assert_eq!(
+            t.offer(t0, &rumor(1, 6, 7), addr(2), |_| true),
+            Offer::Newer
+        );
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(2)));
+    }
+
+    #[test]
+    fn same_sequence_only_moves_to_a_shorter_path() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        t.offer(t0, &rumor(1, 5, 3), addr(1), |_| true);
+        assert_eq!(
+            t.offer(t0, &rumor(1, 5, 3), addr(2), |_| true),
+            Offer::Duplicate
+        );
+        assert_eq!(
+            t.offer(t0, &rumor(1, 5, 1), addr(2), |_| true),
+            Offer::Rerouted
+        );
+        assert_eq!(t.get(&PublicKey([1; 32])).unwrap().path.unwrap().hops(), 2);
+    }
+
+    #[test]
+    fn bad_signature_changes_nothing() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        assert_eq!(
+            t.offer(t0, &rumor(1, 5, 0), addr(1), |_| false),
+            Offer::BadSignature
+        );
+        assert!(t.get(&PublicKey([1; 32])).is_none());
+    }
+
+    #[test]
+    fn routes_expire_and_a_replay_after_expiry_stays_ignored() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.take_changed();
+        t.expire(t0 + LIFE);
+        assert!(t.take_changed());
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), None);
+        let later = t0 + LIFE + Duration::from_secs(1);
+        assert_eq!(
+            t.offer(later, &rumor(1, 5, 0), addr(1), |_| true),
+            Offer::Duplicate
+        );
+        assert_eq!(
+            t.offer(later, &rumor(1, 4, 0), addr(1), |_| true),
+            Offer::Old
+        );
+        t.expire(t0 + LIFE * 12);
+        assert!(t.get(&PublicKey([1; 32])).is_none(), "tombstone forgotten");
+    }
+
+    #[test]
+    fn a_lost_peer_drops_its_routes_which_come_back_through_another() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.drop_via(addr(1));
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), None);
+        let (status, _) = t.status_page(KeyPrefix::MIN, t0);
+        assert!(
+            status.entries.iter().any(|e| e.seq == 4),
+            "asks again for seq 5"
+        );
+        assert_eq!(
+            t.offer(t0, &rumor(1, 5, 1), addr(2), |_| true),
+            Offer::Rerouted
+        );
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(2)));
+    }
+
+    #[test]
+    fn status_pages_cover_everything_in_bounded_pieces() {
+        let t0 = Instant::now();
+        let mut t = RouteTable::new(signed(0, 1), t0, LIFE, LIFE, 10_000);
+        for i in 0..200u32 {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&(i * 7_919).to_be_bytes());
+            key[31] = 1;
+            let mut r = rumor(1, 1, 0);
+            r.signed.route.origin = PublicKey(key);
+            t.offer(t0, &r, addr(1), |_| true);
+        }
+        let mut from = Some(KeyPrefix::MIN);
+        let mut seen = 0;
+        let mut pages = 0;
+        while let Some(f) = from {
+            let (status, next) = t.status_page(f, t0);
+            assert!(status.entries.len() <= MAX_STATUS_ENTRIES);
+            seen += status.entries.len();
+            pages += 1;
+            from = next;
+        }
+        assert_eq!(seen, 201);
+        assert_eq!(pages, 201usize.div_ceil(MAX_STATUS_ENTRIES));
+    }
+
+    #[test]
+    fn comparing_statuses_finds_what_each_side_lacks() {
+        let t0 = Instant::now();
+        let mut a = table(t0);
+        a.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        a.offer(t0, &rumor(2, 5, 0), addr(2), |_| true);
+        let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100);
+        b.offer(t0, &rumor(1, 6, 0), addr(1), |_| true);
+        let (b_status, _) = b.status_page(KeyPrefix::MIN, t0);
+        // a is asked by b (at addr 50): b lacks a's own route and origin 2; b is newer on origin 1.
+        let cmp = a.compare(&b_status, addr(50), t0);
+        let sent: Vec<u8> = cmp
+            .to_send
+            .iter()
+            .map(|r| r.signed.route.origin.0[0])
+            .collect();
+        assert_eq!(sent, vec![0, 2]);
+        assert!(cmp.behind);
+        // Split horizon: a never offers b a route whose next hop is b itself.
+        let cmp = a.compare(&b_status, addr(2), t0);
+        let sent: Vec<u8> = cmp
+            .to_send
+            .iter()
+            .map(|r| r.signed.route.origin.0[0])
+            .collect();
+        assert_eq!(sent, vec![0]);
+    }
+}

@@ -1,0 +1,575 @@
+//! A deterministic network simulator for the gossip engine: many [`Gossip`] nodes in one process, one virtual clock.
+//!
+//! Everything happens through one event queue ordered by (virtual time, sequence number): datagram deliveries and
+//! node wake-ups. A seeded link model decides latency and loss; partitions, kills and restarts are commands. So a
+//! run is a pure function of its seed: a failing test prints its seed and `HEARSAY_SIM_SEED=<seed>` replays it.
+//!
+//! ```text
+//! let mut sim = Sim::new(sim_seed(7), LinkModel::default());
+//! let nodes = sim.random_graph(1000, 4);
+//! sim.run_until("every route known", Duration::from_secs(120), |s| s.all_routes_known())?;
+//! ```
+//!
+//! It lives in the library (not under `tests/`) so the benchmark can use it too. Addresses are 127.x.y.z:5000 but
+//! no socket is ever opened. Signatures are real Ed25519, memoized across nodes ([`MemoCheck`]): a checker is a
+//! pure function, so memoizing changes no outcome, only the time a 1000-node run takes.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hearsay_shared::gossip::{PublicKey, Signature};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::engine::{Command, CommandError, Config, Event, Gossip, Output, Timing};
+use super::identity::{Ed25519Check, Identity, SignatureCheck};
+
+/// The seed for a simulation: `HEARSAY_SIM_SEED` if set (to replay a failure), else `default`. Prints it.
+pub fn sim_seed(default: u64) -> u64 {
+    let seed = std::env::var("HEARSAY_SIM_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default);
+    eprintln!("simulation seed {seed} (replay with HEARSAY_SIM_SEED={seed})");
+    seed
+}
+
+/// Latency and loss of every link.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkModel {
+    pub min_latency: Duration,
+    pub max_latency: Duration,
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+}
+
+impl Default for LinkModel {
+    fn default() -> Self {
+        Self {
+            min_latency: Duration::from_millis(5),
+            max_latency: Duration::from_millis(50),
+            loss: 0.0,
+        }
+    }
+}
+
+/// Real Ed25519 verification, memoized on the full (key, message, signature).
+/// One verification: who signed, the signature, and the signed bytes.
+type Verified = (PublicKey, Signature, Vec<u8>);
+
+#[derive(Default)]
+pub struct MemoCheck {
+    seen: Mutex<HashMap<Verified, bool>>,
+}
+
+impl SignatureCheck for MemoCheck {
+    fn verify(&self, key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
+        let entry = (*key, *signature, message.to_vec());
+        // A poisoned lock means another test thread panicked mid-insert; the map itself is still valid.
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&ok) = seen.get(&entry) {
+            return ok;
+        }
+        let ok = Ed25519Check.verify(key, message, signature);
+        seen.insert(entry, ok);
+        ok
+    }
+}
+
+/// One simulated node.
+pub struct SimNode {
+    pub addr: SocketAddr,
+    pub identity: Identity,
+    pub gossip: Gossip,
+    pub alive: bool,
+    /// Peers it was told about with [`Sim::connect`] (given to it again on restart).
+    pub configured_peers: Vec<SocketAddr>,
+    /// Received / Delivered / Failed events, in order.
+    pub events: Vec<Event>,
+    /// The wake-up currently scheduled for it.
+    wake: Option<Instant>,
+    group: u32,
+    config: Config,
+}
+
+impl SimNode {
+    pub fn key(&self) -> PublicKey {
+        self.identity.public()
+    }
+}
+
+enum Job {
+    Deliver {
+        to: usize,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    Wake {
+        node: usize,
+        at: Instant,
+    },
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// Totals over a run, for the benchmark.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Traffic {
+    pub datagrams: u64,
+    pub bytes: u64,
+    pub lost: u64,
+}
+
+/// The simulator. See the module doc.
+pub struct Sim {
+    pub seed: u64,
+    pub start: Instant,
+    pub now: Instant,
+    pub link: LinkModel,
+    /// Timing every node added from now on gets.
+    pub timing: Timing,
+    /// Hop limit every node added from now on gets.
+    pub hop_limit: u8,
+    pub nodes: Vec<SimNode>,
+    pub traffic: Traffic,
+    pub jobs_done: u64,
+    rng: ChaCha8Rng,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    by_addr: HashMap<SocketAddr, usize>,
+    check: Arc<MemoCheck>,
+}
+
+/// Hard cap on queue jobs per run, so a livelock fails instead of hanging.
+const MAX_JOBS_PER_RUN: u64 = 500_000_000;
+
+impl Sim {
+    pub fn new(seed: u64, link: LinkModel) -> Self {
+        let start = Instant::now();
+        Self {
+            seed,
+            start,
+            now: start,
+            link,
+            timing: Timing::default(),
+            hop_limit: hearsay_shared::gossip::DEFAULT_HOP_LIMIT,
+            nodes: Vec::new(),
+            traffic: Traffic::default(),
+            jobs_done: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            by_addr: HashMap::new(),
+            check: Arc::new(MemoCheck::default()),
+        }
+    }
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// The address of node `i`: 127.x.y.z:5000.
+    pub fn addr_of(i: usize) -> SocketAddr {
+        let n = i as u32 + 1;
+        SocketAddr::from((
+            Ipv4Addr::new(127, (n >> 16) as u8, (n >> 8) as u8, n as u8),
+            5000,
+        ))
+    }
+
+    /// Adds a node (not connected to anything yet). Its key comes from the simulation's RNG.
+    pub fn add_node(&mut self, name: &str) -> usize {
+        let i = self.nodes.len();
+        let addr = Self::addr_of(i);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let identity = Identity::from_seed(seed);
+        let mut config = Config::new(name, self.initial_seq(), self.rng.next_u64());
+        config.addrs = vec![addr];
+        config.timing = self.timing;
+        config.hop_limit = self.hop_limit;
+        let gossip = Gossip::new(
+            self.now,
+            identity.clone(),
+            self.check.clone(),
+            config.clone(),
+        );
+        self.nodes.push(SimNode {
+            addr,
+            identity,
+            gossip,
+            alive: true,
+            configured_peers: Vec::new(),
+            events: Vec::new(),
+            wake: None,
+            group: 0,
+            config,
+        });
+        self.by_addr.insert(addr, i);
+        self.drain(i);
+        i
+    }
+
+    /// Sequence numbers start from the virtual clock in ms, as the real node's start from the wall clock.
+    fn initial_seq(&self) -> u64 {
+        1_000_000 + self.elapsed().as_millis() as u64
+    }
+
+    /// Makes `a` and `b` peers of each other, as `--peers` would.
+    pub fn connect(&mut self, a: usize, b: usize) {
+        let (addr_a, addr_b) = (self.nodes[a].addr, self.nodes[b].addr);
+        self.nodes[a].configured_peers.push(addr_b);
+        self.nodes[b].configured_peers.push(addr_a);
+        let _ = self.command(a, Command::AddPeer(addr_b));
+        let _ = self.command(b, Command::AddPeer(addr_a));
+    }
+
+    /// `n` nodes in a line: 0 – 1 – … – n-1.
+    pub fn line(&mut self, n: usize) -> Vec<usize> {
+        let nodes: Vec<usize> = (0..n).map(|i| self.add_node(&format!("n{i}"))).collect();
+        for w in nodes.windows(2) {
+            self.connect(w[0], w[1]);
+        }
+        nodes
+    }
+
+    /// `n` nodes in a connected random graph of average degree about `degree`: a ring plus random chords.
+    pub fn random_graph(&mut self, n: usize, degree: usize) -> Vec<usize> {
+        let nodes: Vec<usize> = (0..n).map(|i| self.add_node(&format!("n{i}"))).collect();
+        let mut edges = std::collections::HashSet::new();
+        for i in 0..n {
+            let j = (i + 1) % n;
+            if i != j {
+                edges.insert((i.min(j), i.max(j)));
+            }
+        }
+        let target = n * degree / 2;
+        let mut tries = 0;
+        while edges.len() < target && tries < target * 10 {
+            tries += 1;
+            let a = self.rng.random_range(0..n);
+            let b = self.rng.random_range(0..n);
+            if a != b {
+                edges.insert((a.min(b), a.max(b)));
+            }
+        }
+        let mut edges: Vec<(usize, usize)> = edges.into_iter().collect();
+        edges.sort();
+        for (a, b) in edges {
+            self.connect(nodes[a], nodes[b]);
+        }
+        nodes
+    }
+
+    /// Gives node `i` a command, as its page would.
+    pub fn command(&mut self, i: usize, cmd: Command) -> Result<Option<u64>, CommandError> {
+        let now = self.now;
+        let result = self.nodes[i].gossip.handle_command(now, cmd);
+        self.drain(i);
+        result
+    }
+
+    /// Sends a private message from `from` to `to`; returns its id.
+    pub fn send(&mut self, from: usize, to: usize, payload: Vec<u8>) -> u64 {
+        let key = self.nodes[to].key();
+        self.command(from, Command::Send { to: key, payload })
+            .unwrap_or_else(|e| panic!("sending from {from} to {to}: {e}"))
+            .expect("Send returns an id")
+    }
+
+    /// Delivers raw bytes to node `to` as if `from` sent them (for forged and replayed datagrams).
+    pub fn inject(&mut self, to: usize, from: SocketAddr, bytes: Vec<u8>) {
+        let at = self.now;
+        self.schedule(at, Job::Deliver { to, from, bytes });
+    }
+
+    /// Stops node `i`: it neither sends nor receives until restarted.
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].alive = false;
+        self.nodes[i].wake = None;
+    }
+
+    /// Starts node `i` again with the same key and address, no memory, and a sequence number from the clock.
+    pub fn restart(&mut self, i: usize) {
+        let mut config = self.nodes[i].config.clone();
+        config.initial_seq = self.initial_seq();
+        config.rng_seed = self.rng.next_u64();
+        let node = &mut self.nodes[i];
+        node.gossip = Gossip::new(self.now, node.identity.clone(), self.check.clone(), config);
+        node.alive = true;
+        node.wake = None;
+        let peers = node.configured_peers.clone();
+        for peer in peers {
+            let _ = self.command(i, Command::AddPeer(peer));
+        }
+        self.drain(i);
+    }
+
+    /// Splits the network: a datagram between nodes of different groups is lost. `group_of(i)` names node i's group.
+    pub fn partition(&mut self, group_of: impl Fn(usize) -> u32) {
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            node.group = group_of(i);
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.partition(|_| 0);
+    }
+
+    fn schedule(&mut self, at: Instant, job: Job) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            job,
+        }));
+    }
+
+    /// Moves everything node `i` wants done into the queue.
+    fn drain(&mut self, i: usize) {
+        while let Some(out) = self.nodes[i].gossip.poll_output() {
+            match out {
+                Output::Transmit { to, bytes } => self.transmit(i, to, bytes),
+                Output::Event(event) => match event {
+                    Event::PeersChanged | Event::UsersChanged => {}
+                    other => self.nodes[i].events.push(other),
+                },
+                Output::Timeout(at) => {
+                    if self.nodes[i].wake != Some(at) {
+                        self.nodes[i].wake = Some(at);
+                        self.schedule(at.max(self.now), Job::Wake { node: i, at });
+                    }
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, from: usize, to: SocketAddr, bytes: Vec<u8>) {
+        self.traffic.datagrams += 1;
+        self.traffic.bytes += bytes.len() as u64;
+        let Some(&dest) = self.by_addr.get(&to) else {
+            self.traffic.lost += 1;
+            return;
+        };
+        if self.nodes[from].group != self.nodes[dest].group || self.rng.random_bool(self.link.loss)
+        {
+            self.traffic.lost += 1;
+            return;
+        }
+        let latency = self
+            .rng
+            .random_range(self.link.min_latency..=self.link.max_latency);
+        let from_addr = self.nodes[from].addr;
+        self.schedule(
+            self.now + latency,
+            Job::Deliver {
+                to: dest,
+                from: from_addr,
+                bytes,
+            },
+        );
+    }
+
+    /// Runs the next job; false if there is none.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse(next)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(next.at);
+        self.jobs_done += 1;
+        match next.job {
+            Job::Deliver { to, from, bytes } => {
+                if self.nodes[to].alive {
+                    let now = self.now;
+                    self.nodes[to].gossip.handle_datagram(now, from, &bytes);
+                    self.drain(to);
+                }
+            }
+            Job::Wake { node, at } => {
+                if self.nodes[node].alive && self.nodes[node].wake == Some(at) {
+                    self.nodes[node].wake = None;
+                    let now = self.now;
+                    self.nodes[node].gossip.handle_timeout(now);
+                    self.drain(node);
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs until `done` holds (checked every 100 ms of virtual time) or `limit` of virtual time passes. Returns the
+    /// virtual time it took, or an error naming `what` and the seed.
+    pub fn run_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut done: impl FnMut(&Sim) -> bool,
+    ) -> Result<Duration, String> {
+        self.run_until_checked_every(what, limit, Duration::from_millis(100), &mut done)
+    }
+
+    /// [`Sim::run_until`] with a chosen check interval (for expensive predicates on big networks).
+    pub fn run_until_checked_every(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        every: Duration,
+        done: &mut dyn FnMut(&Sim) -> bool,
+    ) -> Result<Duration, String> {
+        let started = self.now;
+        let deadline = started + limit;
+        let jobs_at_start = self.jobs_done;
+        let mut next_check = self.now;
+        let progress = std::env::var_os("HEARSAY_SIM_PROGRESS").is_some();
+        let wall = std::time::Instant::now();
+        let mut next_report = self.now;
+        loop {
+            if progress && self.now >= next_report {
+                next_report = self.now + Duration::from_secs(1);
+                let reach: Vec<usize> = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.alive)
+                    .map(|n| n.gossip.reachable_count())
+                    .collect();
+                eprintln!(
+                    "[sim] t={:?} wall={:?} jobs={} queue={} datagrams={} min_reach={:?} mean_reach={:.1}",
+                    self.elapsed(),
+                    wall.elapsed(),
+                    self.jobs_done,
+                    self.queue.len(),
+                    self.traffic.datagrams,
+                    reach.iter().min(),
+                    reach.iter().sum::<usize>() as f64 / reach.len().max(1) as f64
+                );
+            }
+            if self.now >= next_check {
+                if done(self) {
+                    return Ok(self.now - started);
+                }
+                next_check = self.now + every;
+            }
+            let next_at = self.queue.peek().map(|Reverse(s)| s.at);
+            match next_at {
+                Some(at) if at <= deadline => {
+                    if at > next_check && done(self) {
+                        return Ok(self.now - started);
+                    }
+                    self.step();
+                }
+                _ => {
+                    self.now = deadline;
+                    if done(self) {
+                        return Ok(self.now - started);
+                    }
+                    return Err(format!(
+                        "not reached within {limit:?} of virtual time: {what} (seed {seed}; replay with \
+                         HEARSAY_SIM_SEED={seed})",
+                        seed = self.seed
+                    ));
+                }
+            }
+            if self.jobs_done - jobs_at_start > MAX_JOBS_PER_RUN {
+                return Err(format!(
+                    "over {MAX_JOBS_PER_RUN} jobs without {what} (seed {seed}; replay with HEARSAY_SIM_SEED={seed})",
+                    seed = self.seed
+                ));
+            }
+        }
+    }
+
+    /// Runs for `span` of virtual time.
+    pub fn run_for(&mut self, span: Duration) {
+        let deadline = self.now + span;
+        while self.queue.peek().is_some_and(|Reverse(s)| s.at <= deadline) {
+            self.step();
+        }
+        self.now = deadline;
+    }
+
+    /// Whether every live node among `among` has a route to every other live node among them.
+    pub fn routes_complete(&self, among: &[usize]) -> bool {
+        let live: Vec<usize> = among
+            .iter()
+            .copied()
+            .filter(|&i| self.nodes[i].alive)
+            .collect();
+        // Cheap necessary condition first: enough routes at all.
+        if live
+            .iter()
+            .any(|&a| self.nodes[a].gossip.reachable_count() + 1 < live.len())
+        {
+            return false;
+        }
+        live.iter().all(|&a| {
+            let g = &self.nodes[a].gossip;
+            live.iter()
+                .all(|&b| a == b || g.next_hop(&self.nodes[b].key()).is_some())
+        })
+    }
+
+    /// Whether every live node has a route to every other live node.
+    pub fn all_routes_known(&self) -> bool {
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.routes_complete(&all)
+    }
+
+    /// Whether node `i` got message `message_id` from `from` with exactly this payload.
+    pub fn received(&self, i: usize, from: usize, message_id: u64, payload: &[u8]) -> bool {
+        let key = self.nodes[from].key();
+        self.nodes[i].events.iter().any(|e| {
+            matches!(e, Event::Received { from: f, message_id: id, payload: p }
+                if *f == key && *id == message_id && p.as_slice() == payload)
+        })
+    }
+
+    /// How many times node `i` got message `message_id` (to check duplicates are suppressed).
+    pub fn times_received(&self, i: usize, message_id: u64) -> usize {
+        self.nodes[i]
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Received { message_id: id, .. } if *id == message_id))
+            .count()
+    }
+
+    /// Whether node `i` was told message `message_id` was delivered.
+    pub fn delivered(&self, i: usize, message_id: u64) -> bool {
+        self.nodes[i]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Delivered { message_id: id, .. } if *id == message_id))
+    }
+
+    /// Whether node `i` was told message `message_id` failed.
+    pub fn failed(&self, i: usize, message_id: u64) -> bool {
+        self.nodes[i]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { message_id: id, .. } if *id == message_id))
+    }
+}
