@@ -311,10 +311,10 @@ impl Packet {
                 if status.entries.len() > MAX_STATUS_ENTRIES {
                     return Err(WireError::OutOfBounds("status entry count"));
                 }
-                if let StatusScope::Range { from, to } = status.scope {
-                    if from > to {
-                        return Err(WireError::OutOfBounds("status range"));
-                    }
+                if let StatusScope::Range { from, to } = status.scope
+                    && from > to
+                {
+                    return Err(WireError::OutOfBounds("status range"));
                 }
             }
             Packet::Private(msg) => {
@@ -326,10 +326,10 @@ impl Packet {
                         return Err(WireError::OutOfBounds("fragment size"));
                     }
                 }
-                if let PrivateContent::Ack { index } = msg.body.content {
-                    if index >= MAX_FRAGMENTS {
-                        return Err(WireError::OutOfBounds("acked fragment index"));
-                    }
+                if let PrivateContent::Ack { index } = msg.body.content
+                    && index >= MAX_FRAGMENTS
+                {
+                    return Err(WireError::OutOfBounds("acked fragment index"));
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! chromedriver.
 //!
 //! - [`Node`] starts the `hearsay` binary (built on first use with `cargo build -p hearsay-node`) on a free port
-//!   with a temporary data dir as its working directory, and reads its page URL from stdout. [`Node::stop`] sends
+//!   with a temporary data dir as its working directory, gossip on a free 127.0.0.1 UDP port, and reads its page
+//!   URL and gossip address from stdout. [`Node::stop`] sends
 //!   SIGTERM; [`Node::restart`] starts it again on the same port and data dir.
 //! - [`Browser`] starts chromedriver and one Chromium session with the flags that work headless and offline
 //!   (fake media devices, self-signed certificates accepted).
@@ -25,6 +26,8 @@ pub use fantoccini;
 
 /// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).
 const PAGE_URL_PREFIX: &str = "hearsay: page at ";
+/// The line the node prints before its gossip address (kept equal to `hearsay_node::GOSSIP_ADDR_PREFIX`).
+const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
 
 /// How long a node may take to print its URL, and a browser to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +89,9 @@ pub struct Node {
     /// The page URL the node printed, e.g. `https://127.0.0.1:41234/`.
     pub url: String,
     pub web: SocketAddr,
+    /// The gossip UDP address the node printed (on 127.0.0.1; a free port unless `--gossip` was given). Kept across
+    /// restarts so peers find the node again.
+    pub gossip: Option<SocketAddr>,
     data_dir: tempfile::TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
@@ -105,6 +111,7 @@ impl Node {
             name: name.to_owned(),
             url: String::new(),
             web,
+            gossip: None,
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -119,6 +126,15 @@ impl Node {
 
     async fn spawn(&mut self) -> anyhow::Result<()> {
         let bin = hearsay_bin()?;
+        // Never the default 0.0.0.0:5000: tests run nodes side by side, on loopback only.
+        let gossip_args: Vec<String> = if self.extra_args.iter().any(|a| a.starts_with("--gossip")) {
+            Vec::new()
+        } else {
+            let addr = self
+                .gossip
+                .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+            vec!["--gossip".into(), addr]
+        };
         let mut child = Command::new(&bin)
             .arg("--name")
             .arg(&self.name)
@@ -126,6 +142,7 @@ impl Node {
             .arg(self.data_dir.path())
             .arg("--web")
             .arg(self.web.to_string())
+            .args(&gossip_args)
             .args(&self.extra_args)
             // Run from elsewhere than the repo: the page must come from inside the binary.
             .current_dir(self.data_dir.path())
@@ -137,19 +154,26 @@ impl Node {
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("stdout is piped")?;
         let mut lines = BufReader::new(stdout).lines();
-        let url = tokio::time::timeout(START_TIMEOUT, async {
+        let (url, gossip) = tokio::time::timeout(START_TIMEOUT, async {
+            let mut url = None;
             while let Some(line) = lines.next_line().await? {
-                if let Some(url) = line.strip_prefix(PAGE_URL_PREFIX) {
-                    return Ok(url.trim().to_owned());
+                if let Some(u) = line.strip_prefix(PAGE_URL_PREFIX) {
+                    url = Some(u.trim().to_owned());
+                }
+                if let Some(addr) = line.strip_prefix(GOSSIP_ADDR_PREFIX) {
+                    let gossip: SocketAddr = addr.trim().parse().context("gossip address line")?;
+                    let url = url.context("the node printed its gossip address before its page URL")?;
+                    return Ok((url, gossip));
                 }
             }
-            bail!("node exited before printing its page URL")
+            bail!("node exited before printing its page URL and gossip address")
         })
         .await
-        .context("node did not print its page URL in time")??;
+        .context("node did not print its page URL and gossip address in time")??;
         // Keep draining stdout so the node never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;
+        self.gossip = Some(gossip);
         self.child = Some(child);
         Ok(())
     }

@@ -143,7 +143,7 @@ impl PeerTable {
                 peer.live = false;
                 lost.push(*addr);
             }
-            !(silent && !peer.added_by_user)
+            !silent || peer.added_by_user
         });
         lost
     }

@@ -356,10 +356,8 @@ impl RouteTable {
         for (prefix, entry) in &ours {
             let their_seq = theirs.get(prefix).copied();
             let Some(path) = entry.path else { continue };
-            if let Path::Via { next_hop, .. } = path {
-                if next_hop == peer {
-                    continue; // split horizon
-                }
+            if matches!(path, Path::Via { next_hop, .. } if next_hop == peer) {
+                continue; // split horizon
             }
             match their_seq {
                 Some(seq) if seq >= entry.seq() => {

@@ -59,8 +59,11 @@ impl Default for LinkModel {
 /// Real Ed25519 verification, memoized on the full (key, message, signature).
 #[derive(Default)]
 pub struct MemoCheck {
-    seen: Mutex<HashMap<(PublicKey, Signature, Vec<u8>), bool>>,
+    seen: Mutex<HashMap<Checked, bool>>,
 }
+
+/// What one verification was asked: (key, signature, message).
+type Checked = (PublicKey, Signature, Vec<u8>);
 
 impl SignatureCheck for MemoCheck {
     fn verify(&self, key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
