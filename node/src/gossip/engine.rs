@@ -74,9 +74,10 @@ impl Default for Timing {
             forget_routes_after: Duration::from_secs(600),
             peer_silence: Duration::from_secs(15),
             keepalive: Duration::from_secs(3),
+            // Signaling is interactive: retry soon (a 10-hop round trip is well under 500 ms) and often.
             retry: RetryPolicy {
-                first: Duration::from_secs(1),
-                max: Duration::from_secs(8),
+                first: Duration::from_millis(500),
+                max: Duration::from_secs(2),
                 deadline: Duration::from_secs(30),
             },
             reassembly_timeout: Duration::from_secs(30),
@@ -103,6 +104,10 @@ pub struct Config {
     /// from (DSDV-style flooding of each new sequence number once per link), and the coin flips and anti-entropy only
     /// repair losses.
     pub fanout: usize,
+    /// Each hop sends a private-message datagram this many times (copies are suppressed by the next hop within
+    /// [`COPY_WINDOW`]). End-to-end retries alone lose too much over several lossy hops: at 20 % loss per link a
+    /// 6-hop round trip succeeds 7 % of the time; with 2 copies per hop, 60 %.
+    pub private_copies: u8,
     /// Rumors for the same peer wait this long to share datagrams (up to 8 per datagram instead of one each).
     pub batch_delay: Duration,
     pub timing: Timing,
@@ -124,6 +129,7 @@ impl Config {
             hop_limit: DEFAULT_HOP_LIMIT,
             fanout: usize::MAX,
             batch_delay: Duration::from_millis(20),
+            private_copies: 2,
             timing,
             max_peers: 64,
             max_origins: 20_000,
@@ -233,6 +239,15 @@ pub struct PeerInfo {
     pub live: bool,
 }
 
+/// Copies of one private datagram arriving within this window are one: later ones are dropped. Shorter than the
+/// first retry, so a retry is never taken for a copy.
+pub const COPY_WINDOW: Duration = Duration::from_millis(250);
+/// Bound of the recently-seen private datagrams.
+const MAX_RECENT_PRIVATE: usize = 16_384;
+
+/// Names one private datagram for copy suppression: (origin, destination, message id, is an ack, fragment index).
+type PrivateKey = (PublicKey, PublicKey, u64, bool, u16);
+
 /// Most rumors sent in answer to one status (the rest follow on later statuses).
 const MAX_RUMORS_PER_STATUS: usize = 64;
 /// Bound of the (peer, origin) → seq records of rumors mongered and awaiting a status.
@@ -252,6 +267,8 @@ pub struct Gossip {
     mongering: HashMap<(SocketAddr, PublicKey), u64>,
     /// Rumors waiting for their batch to leave, per peer (origins; the newest announcement is taken at flush).
     pending: std::collections::BTreeMap<SocketAddr, Vec<PublicKey>>,
+    /// Private datagrams handled lately, for copy suppression.
+    recent_private: HashMap<PrivateKey, Instant>,
     flush_at: Option<Instant>,
     status_cursor: KeyPrefix,
     next_tick: Instant,
@@ -290,6 +307,7 @@ impl Gossip {
             config,
             mongering: HashMap::new(),
             pending: std::collections::BTreeMap::new(),
+            recent_private: HashMap::new(),
             flush_at: None,
             status_cursor: KeyPrefix::MIN,
             next_tick: now,
@@ -510,6 +528,8 @@ impl Gossip {
             self.next_route_expiry = self.routes.expire(now);
         }
         self.inbox.expire(now);
+        self.recent_private
+            .retain(|_, at| now.saturating_duration_since(*at) < COPY_WINDOW);
         // Anti-entropy: the next page of our status to a random peer.
         let candidates = self.peers.gossip_candidates();
         if let Some(&peer) = candidates.choose(&mut self.rng) {
@@ -742,13 +762,36 @@ impl Gossip {
             .filter(|hop| self.peers.is_live(hop))
             .or(fallback);
         match next {
-            Some(hop) => self.send_packet(now, hop, &Packet::Private(msg)),
+            Some(hop) => {
+                let packet = Packet::Private(msg);
+                for _ in 0..self.config.private_copies.max(1) {
+                    self.send_packet(now, hop, &packet);
+                }
+            }
             None => self.stats.no_route_drops += 1,
         }
     }
 
     fn on_private(&mut self, now: Instant, from: SocketAddr, mut msg: PrivateMessage) {
         let body = &msg.body;
+        let (is_ack, index) = match body.content {
+            PrivateContent::Fragment { index, .. } => (false, index),
+            PrivateContent::Ack { index } => (true, index),
+        };
+        let copy_key = (
+            body.origin,
+            body.destination,
+            body.message_id,
+            is_ack,
+            index,
+        );
+        if self
+            .recent_private
+            .get(&copy_key)
+            .is_some_and(|at| now.saturating_duration_since(*at) < COPY_WINDOW)
+        {
+            return; // a copy of one handled a moment ago
+        }
         if !self
             .check
             .verify(&body.origin, &body.signed_bytes(), &msg.signature)
@@ -756,6 +799,10 @@ impl Gossip {
             self.stats.bad_signatures += 1;
             return;
         }
+        if self.recent_private.len() >= MAX_RECENT_PRIVATE {
+            self.recent_private.clear(); // only suppresses copies; losing it costs a few duplicate datagrams
+        }
+        self.recent_private.insert(copy_key, now);
         if body.destination != self.identity.public() {
             if msg.hop_limit <= 1 {
                 self.stats.hop_limit_drops += 1;

@@ -56,10 +56,10 @@ impl Default for LinkModel {
     }
 }
 
-/// Real Ed25519 verification, memoized on the full (key, message, signature).
 /// One verification: who signed, the signature, and the signed bytes.
 type Verified = (PublicKey, Signature, Vec<u8>);
 
+/// Real Ed25519 verification, memoized on the full (key, message, signature).
 #[derive(Default)]
 pub struct MemoCheck {
     seen: Mutex<HashMap<Verified, bool>>,
