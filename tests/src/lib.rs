@@ -395,7 +395,8 @@ impl Drop for Browser {
     /// leave a browser running. Every process of this browser has the unique profile dir on its command line.
     fn drop(&mut self) {
         let _ = std::process::Command::new("pkill")
-            .arg("-f")
+            .stdout(std::process::Stdio::null())
+            .args(["-f", "--"])
             .arg(format!("--user-data-dir={}", self.profile.path().display()))
             .status();
     }
