@@ -124,16 +124,16 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
     );
     let coturn_stun: SocketAddr = format!("127.0.0.1:{coturn_port}").parse()?;
     for rate in STUN_RATES {
-        let h = stun_load(bin, hearsay_stun, rate)?;
-        let c = stun_load(bin, coturn_stun, rate)?;
-        let e = stun_load(bin, echo_addr, rate)?;
+        let h = stun_load(bin, hearsay_stun, hearsay.pid(), rate)?;
+        let c = stun_load(bin, coturn_stun, coturn.pid(), rate)?;
+        let e = stun_load(bin, echo_addr, echo.pid(), rate)?;
         let offered = if rate == 0 {
             "max".to_owned()
         } else {
             rate.to_string()
         };
         println!(
-            "{offered:>10} | {:>22} | {:>22} | {:>22} | {:>8.2}x | {:>8.0}%",
+            "{offered:>10} | {:>30} | {:>30} | {:>30} | {:>8.2}x | {:>8.0}%",
             h.cell(),
             c.cell(),
             e.cell(),
@@ -370,6 +370,8 @@ struct StunFigures {
     sent: u64,
     received: u64,
     seconds: f64,
+    /// Server CPU seconds (user + system) spent during the run.
+    cpu_seconds: f64,
 }
 
 impl StunFigures {
@@ -378,11 +380,18 @@ impl StunFigures {
     }
     fn cell(&self) -> String {
         let loss = 100.0 * (1.0 - self.received as f64 / (self.sent.max(1)) as f64);
-        format!("{:.0} ({:.1}%)", self.per_second(), loss.max(0.0))
+        let cpu_us = 1e6 * self.cpu_seconds / (self.received.max(1)) as f64;
+        format!(
+            "{:.0} ({:.1}%, {:.1} us)",
+            self.per_second(),
+            loss.max(0.0),
+            cpu_us
+        )
     }
 }
 
-fn stun_load(bin: &Path, server: SocketAddr, rate: u64) -> anyhow::Result<StunFigures> {
+fn stun_load(bin: &Path, server: SocketAddr, pid: u32, rate: u64) -> anyhow::Result<StunFigures> {
+    let cpu_before = cpu_seconds(pid)?;
     let out = Command::new("taskset")
         .args(["-c", LOAD_CORE])
         .arg(bin.join("udp_load"))
@@ -400,6 +409,7 @@ fn stun_load(bin: &Path, server: SocketAddr, rate: u64) -> anyhow::Result<StunFi
             sent: s.parse()?,
             received: r.parse()?,
             seconds: t.parse()?,
+            cpu_seconds: cpu_seconds(pid)? - cpu_before,
         }),
         _ => bail!(
             "udp_load printed {text:?} ({})",
@@ -555,6 +565,19 @@ fn relay_sockets(range: (u16, u16)) -> anyhow::Result<usize> {
         .filter_map(|local| u16::from_str_radix(local.rsplit(':').next()?, 16).ok())
         .filter(|p| (range.0..=range.1).contains(p))
         .count())
+}
+
+/// User + system CPU seconds `pid` has used so far (/proc/<pid>/stat fields 14 and 15, at the usual 100 Hz).
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').context("malformed stat")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i).context("short stat")?.parse::<f64>()?)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the command.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// VmRSS of `pid` in KiB (taskset execs the server, so the child's pid is the server's).
