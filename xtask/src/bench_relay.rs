@@ -122,6 +122,7 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
         "vs coturn",
         "vs echo"
     );
+    let mut cpu_rows = Vec::new();
     let coturn_stun: SocketAddr = format!("127.0.0.1:{coturn_port}").parse()?;
     for rate in STUN_RATES {
         let h = stun_load(bin, hearsay_stun, hearsay.pid(), rate)?;
@@ -139,6 +140,22 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
             e.cell(),
             h.per_second() / c.per_second().max(1.0),
             100.0 * h.per_second() / e.per_second().max(1.0)
+        );
+        cpu_rows.push((offered, h.cpu_us(), c.cpu_us(), e.cpu_us()));
+    }
+    println!("by server CPU per answer (throughput a dedicated core would reach = 1 / cpu):");
+    println!(
+        "{:>10} | {:>14} | {:>14} | {:>14} | {:>9} | {:>9}",
+        "offered/s", "hearsay", "coturn", "udp echo", "vs coturn", "vs echo"
+    );
+    for (offered, h, c, e) in cpu_rows {
+        println!(
+            "{offered:>10} | {:>9.0} /s-core | {:>9.0} /s-core | {:>9.0} /s-core | {:>8.2}x | {:>8.0}%",
+            1e6 / h.max(0.001),
+            1e6 / c.max(0.001),
+            1e6 / e.max(0.001),
+            c / h.max(0.001),
+            100.0 * e / h.max(0.001)
         );
     }
     drop(echo);
@@ -165,13 +182,22 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
             );
             figures.push(f);
         }
+        // uclient averages whole-millisecond samples: below 0.05 ms a ratio says nothing.
+        let rtt = if figures[1].avg_rtt_ms < 0.05 {
+            format!(
+                "{:.2} vs {:.2}",
+                figures[0].avg_rtt_ms, figures[1].avg_rtt_ms
+            )
+        } else {
+            format!("{:.2}x", figures[0].avg_rtt_ms / figures[1].avg_rtt_ms)
+        };
         println!(
-            "{:>26} | {:>8} | {:>11.2}x | {:>10} | {:>7.2}x |",
+            "{:>26} | {:>8} | {:>11.2}x | {:>10} | {:>8} |",
             "",
             "ratio",
             figures[0].msgs_per_s / figures[1].msgs_per_s.max(1.0),
             format!("{} vs {}", figures[0].lost, figures[1].lost),
-            figures[0].avg_rtt_ms / figures[1].avg_rtt_ms.max(0.001)
+            rtt
         );
     }
 
@@ -377,6 +403,9 @@ struct StunFigures {
 impl StunFigures {
     fn per_second(&self) -> f64 {
         self.received as f64 / self.seconds.max(0.001)
+    }
+    fn cpu_us(&self) -> f64 {
+        1e6 * self.cpu_seconds / (self.received.max(1)) as f64
     }
     fn cell(&self) -> String {
         let loss = 100.0 * (1.0 - self.received as f64 / (self.sent.max(1)) as f64);
