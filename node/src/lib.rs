@@ -53,10 +53,12 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         .await
         .with_context(|| format!("binding the STUN server to {}", relay.stun))?;
     let stun_addr = stun_socket.local_addr()?;
+    stun::wire::enlarge_buffers(&stun_socket, stun::wire::LISTENER_BUFFER_BYTES);
     let turn_socket = tokio::net::UdpSocket::bind(relay.turn)
         .await
         .with_context(|| format!("binding the TURN server to {}", relay.turn))?;
     let turn_addr = turn_socket.local_addr()?;
+    stun::wire::enlarge_buffers(&turn_socket, stun::wire::LISTENER_BUFFER_BYTES);
     let advertised_ip = relay
         .relay_ip
         .unwrap_or_else(|| advertised_ip_for(turn_addr));

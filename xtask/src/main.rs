@@ -18,6 +18,7 @@ macro_rules! say {
     };
 }
 
+mod bench_relay;
 mod page;
 mod tools;
 
@@ -126,6 +127,7 @@ fn bench(_args: &[String]) -> anyhow::Result<()> {
     tools::ensure_test_packages()?;
     page::build(&tools)?;
     page::print_size_table()?;
+    bench_relay::run()?;
     Ok(())
 }
 

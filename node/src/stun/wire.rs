@@ -57,6 +57,22 @@ pub const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 /// Largest datagram either server reads; anything longer is truncated by the socket and then fails framing.
 pub const MAX_DATAGRAM: usize = 2048;
 
+/// Receive/send buffer asked for on the STUN and TURN listening sockets. The kernel default (~208 KiB, a few
+/// hundred small datagrams) overflows whenever the server is descheduled for a moment under load; coturn enlarges
+/// its buffers too. The kernel caps the request at `net.core.rmem_max`/`wmem_max`.
+pub const LISTENER_BUFFER_BYTES: usize = 4 << 20;
+
+/// Asks for `bytes` of receive and send buffer on `socket`; a refusal only costs burst tolerance, so it is logged.
+pub fn enlarge_buffers(socket: &tokio::net::UdpSocket, bytes: usize) {
+    let sock = socket2::SockRef::from(socket);
+    if let Err(err) = sock.set_recv_buffer_size(bytes) {
+        tracing::debug!(%err, "could not enlarge a UDP receive buffer");
+    }
+    if let Err(err) = sock.set_send_buffer_size(bytes) {
+        tracing::debug!(%err, "could not enlarge a UDP send buffer");
+    }
+}
+
 /// What the framing check learned about a datagram that looks like STUN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StunFrame {

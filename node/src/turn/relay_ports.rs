@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
+/// Buffer asked for on each relay socket: a smaller burst reserve than the listeners', as there is one per
+/// allocation.
+const RELAY_BUFFER_BYTES: usize = 1 << 20;
+
 /// Hands out relay sockets in a port range.
 #[derive(Debug, Clone)]
 pub struct RelayPorts {
@@ -61,6 +65,7 @@ impl ::turn::relay::RelayAddressGenerator for RelayPorts {
                 continue;
             }
             if let Ok(socket) = UdpSocket::bind((self.bind_ip, port)).await {
+                crate::stun::wire::enlarge_buffers(&socket, RELAY_BUFFER_BYTES);
                 let relay_addr = SocketAddr::new(self.advertised_ip, port);
                 return Ok((Arc::new(socket), relay_addr));
             }
