@@ -642,5 +642,3 @@ fn free_udp_port() -> anyhow::Result<u16> {
         .local_addr()?
         .port())
 }
-
-
