@@ -1,0 +1,285 @@
+//! Benchmarks of calls between two real Chromiums on loopback, each page on its own node, signaling over gossip.
+//! Run by `cargo xtask bench` (release node through `HEARSAY_BIN`); prints markdown tables.
+//!
+//! - **Call set-up**: click Call (the callee auto-accepts) → first remote video frame presented on the caller's
+//!   screen, 10 calls, direct (the two nodes are peers) and over 3 gossip hops (A–X–Y–B). Anchor: the same
+//!   chain (getUserMedia → offer/answer → ICE → DTLS → first frame) between two RTCPeerConnections inside one page
+//!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine.
+//! - **File throughput**: one 200 MB file A → B, with the peak memory of both browsers' largest process. Anchor: a
+//!   bare data channel between two RTCPeerConnections in one page, same 64 KiB messages and backpressure, bytes
+//!   counted and dropped.
+
+use std::time::{Duration, Instant};
+
+use hearsay_tests::call_page::{Person, call_connected};
+use hearsay_tests::fantoccini::Locator;
+use hearsay_tests::{Node, wait_until};
+
+const CALLS: usize = 10;
+const FILE_MIB: usize = 200;
+
+/// Milliseconds from the click on Call to the first remote frame on the caller's screen.
+async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
+    let script = r##"
+        const [key, done] = [arguments[0], arguments[arguments.length - 1]];
+        const button = document.querySelector(`li.user[data-key="${key}"] button.call-video`);
+        if (!button) { done({error: "no call button"}); return; }
+        const t0 = performance.now();
+        button.click();
+        const poll = () => {
+            const video = document.querySelector("#remote-video");
+            if (video && video.srcObject && video.requestVideoFrameCallback) {
+                video.requestVideoFrameCallback(() => done({ms: performance.now() - t0}));
+            } else if (performance.now() - t0 > 30000) {
+                done({error: "no remote video within 30 s"});
+            } else {
+                setTimeout(poll, 2);
+            }
+        };
+        poll();
+    "##;
+    a.wait_reachable(b).await?;
+    let r = a
+        .browser
+        .client
+        .execute_async(script, vec![b.node.key.clone().into()])
+        .await?;
+    let ms = r["ms"]
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("call failed: {r}"))?;
+    a.click("#hang-up").await?;
+    a.click("#dismiss-call").await?;
+    b.click("#dismiss-call").await?;
+    a.wait_phase("idle").await?;
+    b.wait_phase("idle").await?;
+    Ok(ms)
+}
+
+/// The anchor for set-up: two peer connections in one page, signaling handed over directly.
+async fn one_local_call(p: &Person) -> anyhow::Result<f64> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        (async () => {
+            const t0 = performance.now();
+            const media = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+            const [caller, callee] = [new RTCPeerConnection(), new RTCPeerConnection()];
+            caller.onicecandidate = e => e.candidate && callee.addIceCandidate(e.candidate);
+            callee.onicecandidate = e => e.candidate && caller.addIceCandidate(e.candidate);
+            const video = document.createElement("video");
+            video.muted = true;
+            video.autoplay = true;
+            document.body.appendChild(video);
+            const first = new Promise(resolve => {
+                caller.ontrack = e => {
+                    if (e.track.kind !== "video") return;
+                    video.srcObject = e.streams[0];
+                    video.requestVideoFrameCallback(() => resolve(performance.now() - t0));
+                };
+            });
+            media.getTracks().forEach(t => caller.addTrack(t, media));
+            await caller.setLocalDescription(await caller.createOffer());
+            await callee.setRemoteDescription(caller.localDescription);
+            const answering = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+            answering.getTracks().forEach(t => callee.addTrack(t, answering));
+            await callee.setLocalDescription(await callee.createAnswer());
+            await caller.setRemoteDescription(callee.localDescription);
+            const ms = await first;
+            [caller, callee].forEach(pc => pc.close());
+            [media, answering].forEach(m => m.getTracks().forEach(t => t.stop()));
+            video.remove();
+            return ms;
+        })().then(ms => done({ms}), e => done({error: String(e)}));
+    "#;
+    let r = p.browser.client.execute_async(script, vec![]).await?;
+    r["ms"]
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("local call failed: {r}"))
+}
+
+/// The anchor for files: MB/s of a bare data channel between two peer connections in one page.
+async fn local_channel_mb_s(p: &Person, mib: usize) -> anyhow::Result<f64> {
+    let script = r#"
+        const [total, done] = [arguments[0], arguments[arguments.length - 1]];
+        (async () => {
+            const [a, b] = [new RTCPeerConnection(), new RTCPeerConnection()];
+            a.onicecandidate = e => e.candidate && b.addIceCandidate(e.candidate);
+            b.onicecandidate = e => e.candidate && a.addIceCandidate(e.candidate);
+            const tx = a.createDataChannel("anchor", {ordered: true});
+            tx.binaryType = "arraybuffer";
+            tx.bufferedAmountLowThreshold = 1 << 20;
+            const received = new Promise(resolve => {
+                b.ondatachannel = e => {
+                    let got = 0;
+                    e.channel.binaryType = "arraybuffer";
+                    e.channel.onmessage = m => { got += m.data.byteLength; if (got >= total) resolve(performance.now()); };
+                };
+            });
+            await a.setLocalDescription(await a.createOffer());
+            await b.setRemoteDescription(a.localDescription);
+            await b.setLocalDescription(await b.createAnswer());
+            await a.setRemoteDescription(b.localDescription);
+            await new Promise(resolve => tx.onopen = resolve);
+            const chunk = new Uint8Array(64 * 1024 - 4);
+            const t0 = performance.now();
+            let sent = 0;
+            while (sent < total) {
+                if (tx.bufferedAmount > (8 << 20)) {
+                    await new Promise(resolve => tx.onbufferedamountlow = resolve);
+                }
+                const n = Math.min(chunk.length, total - sent);
+                tx.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+                sent += n;
+            }
+            const t1 = await received;
+            a.close(); b.close();
+            return total / 1e6 / ((t1 - t0) / 1000);
+        })().then(mb_s => done({mb_s}), e => done({error: String(e)}));
+    "#;
+    let r = p
+        .browser
+        .client
+        .execute_async(script, vec![(mib << 20).into()])
+        .await?;
+    r["mb_s"]
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("local channel failed: {r}"))
+}
+
+/// (median, min, max).
+fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (median, v[0], v[n - 1])
+}
+
+/// Peak resident memory (VmHWM, KiB) of the largest process of the browser with this profile: its page's renderer.
+fn peak_rss_kib(profile_marker: &str) -> u64 {
+    let mut peak = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmdline).contains(profile_marker) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
+            continue;
+        };
+        if let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+    }
+    peak
+}
+
+async fn set_up_times(a: &Person, b: &Person) -> anyhow::Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        times.push(one_call(a, b).await?);
+    }
+    Ok(times)
+}
+
+fn row(path: &str, times: Vec<f64>, anchor: f64) {
+    let (median, min, max) = summary(times);
+    println!(
+        "| {path} | {median:.0} | {min:.0} | {max:.0} | {:.2}× | < 400 ms median |",
+        median / anchor
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let a = Node::start_gossip("alice", &[]).await?;
+    let b = Node::start_gossip("bob", &[&a]).await?;
+    let (a, b) = (
+        Person::open(a, "").await?,
+        Person::open(b, "?auto-accept").await?,
+    );
+    let mut local = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        local.push(one_local_call(&a).await?);
+    }
+    let (anchor, anchor_min, anchor_max) = summary(local);
+    let direct = set_up_times(&a, &b).await?;
+    drop((a, b));
+
+    let a = Node::start_gossip("alice", &[]).await?;
+    let x = Node::start_gossip("xavier", &[&a]).await?;
+    let y = Node::start_gossip("yvonne", &[&x]).await?;
+    let b = Node::start_gossip("bob", &[&y]).await?;
+    let (a, b) = (
+        Person::open(a, "").await?,
+        Person::open(b, "?auto-accept").await?,
+    );
+    let hops = set_up_times(&a, &b).await?;
+    drop((a, b, x, y));
+
+    println!(
+        "\n## Call set-up (click Call → first remote frame on the caller's screen, callee auto-accepts, {CALLS} calls)\n"
+    );
+    println!("| path | median ms | min ms | max ms | ratio to anchor | target |");
+    println!("|---|---:|---:|---:|---:|---|");
+    println!(
+        "| anchor: two peer connections in one page, no signaling path | {anchor:.0} | {anchor_min:.0} | {anchor_max:.0} | 1.00× | |"
+    );
+    row("direct (nodes are peers)", direct, anchor);
+    row("3 gossip hops (A–X–Y–B)", hops, anchor);
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("200mb.bin");
+    let data: Vec<u8> = (0..(FILE_MIB as u32) << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&path, &data)?;
+    drop(data);
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    let anchor_mb_s = local_channel_mb_s(&a, FILE_MIB).await?;
+    let input = a.browser.client.find(Locator::Css("#file-input")).await?;
+    input.send_keys(&path.display().to_string()).await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
+        .await?;
+    let started = Instant::now();
+    wait_until(
+        "the 200 MB file to arrive",
+        Duration::from_secs(600),
+        || async {
+            Ok(b.browser
+                .attr(
+                    r#"li.transfer[data-direction="in"][data-id="0"]"#,
+                    "data-state",
+                )
+                .await?
+                .as_deref()
+                == Some("done"))
+        },
+    )
+    .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
+    println!("\n## File transfer ({FILE_MIB} MiB, A → B, two Chromiums on loopback)\n");
+    println!(
+        "| path | MB/s | ratio to anchor | seconds | peak RSS A (MiB) | peak RSS B (MiB) | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| anchor: bare data channel, two peer connections in one page | {anchor_mb_s:.1} | 1.00× | | | | |"
+    );
+    println!(
+        "| hearsay file transfer (read, chunk, send; receive, fold into a Blob, SHA-256) | {mb_s:.1} | {:.2}× | {secs:.1} | {:.0} | {:.0} | ≥ 40 MB/s |",
+        mb_s / anchor_mb_s,
+        peak_rss_kib(&a.browser.profile_marker()) as f64 / 1024.0,
+        peak_rss_kib(&b.browser.profile_marker()) as f64 / 1024.0
+    );
+    Ok(())
+}

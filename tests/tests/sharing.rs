@@ -1,0 +1,281 @@
+//! In a running call: switching to screen sharing and back keeps the peer receiving (and it sees which it gets),
+//! chat flows both ways with an unread marker, files arrive whole and verified (one, two at once, or cancelled
+//! cleanly), and both pages show the same safety code, which changes with either identity.
+
+use std::time::Duration;
+
+use hearsay_tests::call_page::{LIMIT, Person, call_connected};
+use hearsay_tests::fantoccini::Locator;
+use hearsay_tests::{Node, wait_until};
+use sha2::{Digest, Sha256};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file of `len` deterministic pseudo-random bytes in a temp dir; returns (path, sha256 hex).
+fn make_file(
+    dir: &std::path::Path,
+    name: &str,
+    len: usize,
+    seed: u64,
+) -> (std::path::PathBuf, String) {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(len);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).expect("temp dir is writable");
+    (path, hex(&Sha256::digest(&data)))
+}
+
+/// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser.
+async fn downloaded_sha256(p: &Person, id: &str) -> anyhow::Result<String> {
+    let script = r#"
+        const [id, done] = [arguments[0], arguments[arguments.length - 1]];
+        const a = document.querySelector(`li.transfer[data-direction="in"][data-id="${id}"] a.download`);
+        if (!a) { done({error: "no download link"}); return; }
+        fetch(a.href).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest("SHA-256", b)).then(h => {
+            done({sha: Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, "0")).join("")});
+        }).catch(e => done({error: String(e)}));
+    "#;
+    let r = p
+        .browser
+        .client
+        .execute_async(script, vec![id.into()])
+        .await?;
+    r["sha"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("{r}"))
+}
+
+async fn offer_files(p: &Person, paths: &[&std::path::Path]) -> anyhow::Result<()> {
+    let input = p.browser.client.find(Locator::Css("#file-input")).await?;
+    let list = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    input.send_keys(&list).await?;
+    Ok(())
+}
+
+async fn transfer_state(p: &Person, dir: &str, id: &str) -> anyhow::Result<Option<String>> {
+    p.browser
+        .attr(
+            &format!(r#"li.transfer[data-direction="{dir}"][data-id="{id}"]"#),
+            "data-state",
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() -> anyhow::Result<()>
+{
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    b.wait_media_flowing().await?;
+    let camera_width = b.stat("frame-width").await?;
+    a.click("#toggle-screen").await?;
+    wait_until("bob to see that alice shares her screen", LIMIT, || async {
+        Ok(b.browser.text("#peer-sharing").await?.is_some())
+    })
+    .await?;
+    wait_until(
+        "bob to decode frames of another size (the screen)",
+        LIMIT,
+        || async {
+            let w = b.stat("frame-width").await?;
+            Ok(w != 0 && w != camera_width)
+        },
+    )
+    .await?;
+    b.wait_media_flowing().await?;
+    a.browser.screenshot("share-screen").await?;
+    b.browser.screenshot("share-screen-peer").await?;
+    a.click("#toggle-screen").await?;
+    wait_until("bob to get the camera back", LIMIT, || async {
+        Ok(b.browser.text("#peer-sharing").await?.is_none()
+            && b.stat("frame-width").await? == camera_width)
+    })
+    .await?;
+    b.wait_media_flowing().await?;
+    a.wait_phase("in_call").await?;
+    b.wait_phase("in_call").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_flows_both_ways_with_an_unread_marker() -> anyhow::Result<()> {
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    a.click("#toggle-chat").await?;
+    let input = a.browser.client.find(Locator::Css("#chat-input")).await?;
+    input.send_keys("hello bob\u{E007}").await?; // U+E007 is WebDriver's Enter key
+    wait_until("bob's unread marker", LIMIT, || async {
+        Ok(b.browser.text("#chat-unread").await?.as_deref() == Some("1"))
+    })
+    .await?;
+    b.click("#toggle-chat").await?;
+    wait_until("bob to read alice's message", LIMIT, || async {
+        Ok(b.browser.text(".chat-msg.theirs .text").await?.as_deref() == Some("hello bob"))
+    })
+    .await?;
+    assert_eq!(
+        b.browser.text("#chat-unread").await?,
+        None,
+        "opening the chat clears the marker"
+    );
+    let input = b.browser.client.find(Locator::Css("#chat-input")).await?;
+    input.send_keys("hi alice").await?;
+    b.click("#chat-send").await?;
+    wait_until("alice to read bob's reply", LIMIT, || async {
+        Ok(a.browser.text(".chat-msg.theirs .text").await?.as_deref() == Some("hi alice"))
+    })
+    .await?;
+    assert_eq!(
+        a.browser.text(".chat-msg.mine .text").await?.as_deref(),
+        Some("hello bob")
+    );
+    b.browser.screenshot("chat").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_mb_file_arrives_with_the_same_sha256() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (path, sha) = make_file(dir.path(), "twenty.bin", 20 << 20, 1);
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    offer_files(&a, &[&path]).await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
+        .await?;
+    wait_until("a transfer in progress on both sides", LIMIT, || async {
+        let bytes = b
+            .browser
+            .attr(r#"li.transfer[data-direction="in"]"#, "data-bytes")
+            .await?;
+        Ok(bytes
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0))
+    })
+    .await?;
+    b.browser.screenshot("transfer-in-progress").await?;
+    wait_until("the file to arrive", Duration::from_secs(120), || async {
+        Ok(transfer_state(&b, "in", "0").await?.as_deref() == Some("done"))
+    })
+    .await?;
+    assert_eq!(
+        transfer_state(&a, "out", "0").await?.as_deref(),
+        Some("done")
+    );
+    assert_eq!(downloaded_sha256(&b, "0").await?, sha);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_files_at_once_both_arrive() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (one, sha_one) = make_file(dir.path(), "one.bin", 3 << 20, 2);
+    let (two, sha_two) = make_file(dir.path(), "two.bin", 5 << 20, 3);
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    offer_files(&a, &[&one, &two]).await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="1"] button.accept"#)
+        .await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
+        .await?;
+    for id in ["0", "1"] {
+        wait_until("both files to arrive", Duration::from_secs(120), || async {
+            Ok(transfer_state(&b, "in", id).await?.as_deref() == Some("done"))
+        })
+        .await?;
+    }
+    assert_eq!(downloaded_sha256(&b, "0").await?, sha_one);
+    assert_eq!(downloaded_sha256(&b, "1").await?, sha_two);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_transfer_leaves_both_sides_clean() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (big, _) = make_file(dir.path(), "big.bin", 400 << 20, 4);
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    offer_files(&a, &[&big]).await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
+        .await?;
+    wait_until("some bytes to arrive", LIMIT, || async {
+        let bytes = b
+            .browser
+            .attr(r#"li.transfer[data-direction="in"]"#, "data-bytes")
+            .await?;
+        Ok(bytes
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0))
+    })
+    .await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.cancel"#)
+        .await?;
+    wait_until(
+        "both sides to show the transfer cancelled",
+        LIMIT,
+        || async {
+            Ok(
+                transfer_state(&a, "out", "0").await?.as_deref() == Some("cancelled")
+                    && transfer_state(&b, "in", "0").await?.as_deref() == Some("cancelled"),
+            )
+        },
+    )
+    .await?;
+    assert!(
+        b.browser.text("a.download").await?.is_none(),
+        "a cancelled file offers no download"
+    );
+    // The channel is still good: a chat message gets through after the cancel.
+    a.click("#toggle-chat").await?;
+    a.browser
+        .client
+        .find(Locator::Css("#chat-input"))
+        .await?
+        .send_keys("still here\u{E007}")
+        .await?;
+    wait_until("the chat to still work", LIMIT, || async {
+        Ok(b.browser.text("#chat-unread").await?.is_some())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safety_codes_match_and_change_with_an_identity() -> anyhow::Result<()> {
+    async fn codes(a: &Person, b: &Person) -> anyhow::Result<(String, String)> {
+        wait_until("both pages to show a safety code", LIMIT, || async {
+            Ok(a.browser.text("#safety-code").await?.is_some()
+                && b.browser.text("#safety-code").await?.is_some())
+        })
+        .await?;
+        Ok((
+            a.browser.text("#safety-code").await?.unwrap_or_default(),
+            b.browser.text("#safety-code").await?.unwrap_or_default(),
+        ))
+    }
+    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (at_a, at_b) = codes(&a, &b).await?;
+    assert_eq!(at_a, at_b, "both ends must show the same code");
+    a.click("#hang-up").await?;
+    a.click("#dismiss-call").await?;
+    a.wait_phase("idle").await?;
+
+    // Another bob: same name, fresh data dir, so a fresh identity key. Alice calls him from the same page.
+    let other = Node::start_gossip("bob", &[&a.node]).await?;
+    assert_ne!(other.key, b.node.key);
+    let b2 = Person::open(other, "?auto-accept").await?;
+    a.call(&b2, "video").await?;
+    a.wait_phase("in_call").await?;
+    let (again_a, again_b) = codes(&a, &b2).await?;
+    assert_eq!(again_a, again_b);
+    assert_ne!(at_a, again_a, "another identity gives another code");
+    Ok(())
+}
