@@ -29,6 +29,15 @@ pub struct Cli {
     #[arg(long, env = "HEARSAY_ASSETS")]
     pub assets: Option<PathBuf>,
 
+    /// Another web origin allowed to open the page's WebSocket, e.g. `http://127.0.0.1:8080` for `trunk serve`
+    /// (repeatable; the environment variable takes a comma-separated list). The node's own page always may.
+    #[arg(
+        long = "allow-origin",
+        env = "HEARSAY_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allow_origins: Vec<String>,
+
     /// UDP address of the gossip overlay. Port 0 picks a free port.
     #[arg(long, env = "HEARSAY_GOSSIP", default_value = "0.0.0.0:5000")]
     pub gossip: SocketAddr,
@@ -106,6 +115,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub web: SocketAddr,
     pub assets: Option<PathBuf>,
+    pub allow_origins: Vec<String>,
     pub gossip: SocketAddr,
     /// As given (host:port); resolved when the node starts.
     pub peers: Vec<String>,
@@ -146,6 +156,7 @@ impl Cli {
             data_dir,
             web: self.web,
             assets: self.assets,
+            allow_origins: self.allow_origins,
             gossip: self.gossip,
             peers: self
                 .peers

@@ -109,6 +109,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         started: Instant::now(),
         ice: turn::ice_servers::IceServerSource::new(advertised_ip, stun_addr, turn_addr, secret),
         gossip: gossip.clone(),
+        origins: web::AllowedOrigins::new(web_addr.port(), &config.allow_origins),
     });
     let routes = web::routes(node, config.assets.clone());
 

@@ -29,6 +29,8 @@ pub use fantoccini;
 
 pub mod call_page;
 
+pub mod page_socket;
+
 pub mod relay_tools;
 
 /// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).

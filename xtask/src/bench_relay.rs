@@ -16,7 +16,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -93,10 +93,7 @@ pub fn run() -> anyhow::Result<()> {
         .current_dir(&root)
         .status()?;
     anyhow::ensure!(status.success(), "release build failed");
-    let bin = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release");
+    let bin = crate::tools::target_dir().join("release");
     let work = std::env::temp_dir().join(format!("hearsay-bench-relay-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let result = bench(&bin, &work);

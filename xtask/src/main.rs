@@ -55,6 +55,7 @@ fn run_task() -> anyhow::Result<()> {
             page::build(&tools)
         }
         "bench" => bench(&rest),
+        "demo" => demo(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
@@ -62,7 +63,8 @@ fn run_task() -> anyhow::Result<()> {
                  run [-- NODE ARGS]   build the page and the node, then start the node\n  \
                  test [-- CARGO TEST ARGS]  install test tools, build the page, run the whole suite\n  \
                  build-page           build the page into frontend/dist\n  \
-                 bench                run the benchmarks and print their tables"
+                 demo                 start three linked nodes on this machine and print their pages\n  \
+                 bench [GROUP...]     run the benchmarks (page gossip overlay calls relay) and print their tables"
             );
             if task.is_empty() || task == "help" || task == "--help" {
                 Ok(())
@@ -122,12 +124,127 @@ fn test(cargo_test_args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(_args: &[String]) -> anyhow::Result<()> {
+/// `cargo xtask demo`: three nodes on this machine, linked in a line (A – B – C) over loopback gossip, each with a
+/// temporary data dir and free ports, so a newcomer can open the three pages and watch the network form (and call
+/// from one tab to another). Ctrl-C stops them all.
+fn demo() -> anyhow::Result<()> {
+    let tools = tools::Tools::ensure_page_tools()?;
+    page::build(&tools)?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "hearsay-node",
+        "--bin",
+        "hearsay",
+    ])?;
+    let bin = tools::target_dir().join("release/hearsay");
+    let free_port = |udp: bool| -> anyhow::Result<u16> {
+        Ok(if udp {
+            std::net::UdpSocket::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port()
+        } else {
+            std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port()
+        })
+    };
+    let mut children = Vec::new();
+    let mut dirs = Vec::new();
+    let mut previous: Option<u16> = None;
+    for name in ["ada", "bo", "cy"] {
+        let dir = std::env::temp_dir().join(format!("hearsay-demo-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let (web, gossip) = (free_port(false)?, free_port(true)?);
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--name", name, "--data-dir"])
+            .arg(&dir)
+            .args(["--web", &format!("127.0.0.1:{web}")])
+            .args(["--gossip", &format!("127.0.0.1:{gossip}")])
+            .args([
+                "--stun",
+                "127.0.0.1:0",
+                "--turn",
+                "127.0.0.1:0",
+                "--relay-allow-private",
+            ])
+            .stdout(std::process::Stdio::null());
+        if let Some(peer) = previous {
+            cmd.args(["--peers", &format!("127.0.0.1:{peer}")]);
+        }
+        children.push(
+            cmd.spawn()
+                .with_context(|| format!("starting {}", bin.display()))?,
+        );
+        dirs.push(dir);
+        say!("{name}: https://127.0.0.1:{web}/ (gossip 127.0.0.1:{gossip})");
+        previous = Some(gossip);
+    }
+    say!("three nodes in a line: ada – bo – cy. Open the pages above; Ctrl-C stops them all.");
+    let mut result = Ok(());
+    for mut child in children {
+        let status = child.wait()?;
+        if !status.success() && result.is_ok() {
+            result = Err(anyhow::anyhow!("a demo node exited with {status}"));
+        }
+    }
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+/// The benchmark groups, in the order `cargo xtask bench` runs them.
+const BENCHES: [&str; 5] = ["page", "gossip", "overlay", "calls", "relay"];
+
+/// `cargo xtask bench [GROUP...]`: all groups, or the ones named.
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    if let Some(unknown) = args.iter().find(|a| !BENCHES.contains(&a.as_str())) {
+        bail!("unknown benchmark {unknown:?}; the groups are {BENCHES:?}");
+    }
+    let wanted = |group: &str| args.is_empty() || args.iter().any(|a| a == group);
     let tools = tools::Tools::ensure_page_tools()?;
     tools::ensure_test_packages()?;
     page::build(&tools)?;
-    page::print_size_table()?;
-    bench_relay::run()?;
+    say!("building the release node and the benchmark programs");
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "hearsay-node",
+        "--bin",
+        "hearsay",
+        "--example",
+        "bench_gossip",
+        "-p",
+        "hearsay-tests",
+        "--bin",
+        "bench_calls",
+        "--bin",
+        "bench_overlay",
+    ])?;
+    let release = tools::target_dir().join("release");
+    let node = release.join("hearsay");
+    if wanted("page") {
+        page::print_size_table()?;
+    }
+    if wanted("gossip") {
+        say!("gossip convergence on the simulator");
+        tools::run_checked(&mut Command::new(release.join("examples/bench_gossip")))?;
+    }
+    if wanted("overlay") {
+        say!("private messages across 5 hops of real nodes");
+        tools::run_checked(Command::new(release.join("bench_overlay")).env("HEARSAY_BIN", &node))?;
+    }
+    if wanted("calls") {
+        say!("call set-up and file transfer between two Chromiums");
+        tools::run_checked(Command::new(release.join("bench_calls")).env("HEARSAY_BIN", &node))?;
+    }
+    if wanted("relay") {
+        say!("STUN and TURN beside coturn");
+        bench_relay::run()?;
+    }
     Ok(())
 }
 

@@ -18,6 +18,13 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("stun", "stun-client"),
 ];
 
+/// Where cargo puts build output (`CARGO_TARGET_DIR`, else `target/` in the repo).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -533,6 +533,17 @@ impl Sim {
         })
     }
 
+    /// The longest route any live node holds, in hops: how many flooding rounds the network needed at least.
+    pub fn longest_route_hops(&self) -> u8 {
+        self.nodes
+            .iter()
+            .filter(|n| n.alive)
+            .flat_map(|n| n.gossip.users())
+            .filter_map(|u| u.hops)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether every live node has a route to every other live node.
     pub fn all_routes_known(&self) -> bool {
         let all: Vec<usize> = (0..self.nodes.len()).collect();

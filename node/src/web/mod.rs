@@ -2,6 +2,7 @@
 
 mod assets;
 mod https;
+mod origin;
 mod page_session;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use hearsay_shared::page::{MAX_FRAME_BYTES, NodeIdentity};
 use warp::Filter;
 
 pub use https::serve_https;
+pub use origin::AllowedOrigins;
 
 /// What the web side knows about its node.
 pub struct NodeInfo {
@@ -21,6 +23,8 @@ pub struct NodeInfo {
     pub ice: crate::turn::ice_servers::IceServerSource,
     /// Commands to the gossip overlay, and its events and lists for the page.
     pub gossip: crate::gossip::shell::GossipHandle,
+    /// Web origins whose pages may open the WebSocket.
+    pub origins: AllowedOrigins,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between
@@ -36,16 +40,26 @@ pub fn routes(
 + Send
 + Sync
 + 'static {
-    let ws =
-        warp::path("ws")
-            .and(warp::path::end())
-            .and(warp::ws())
-            .map(move |ws: warp::ws::Ws| {
-                let node = node.clone();
-                ws.max_message_size(WS_HARD_LIMIT_BYTES)
-                    .max_frame_size(WS_HARD_LIMIT_BYTES)
-                    .on_upgrade(move |socket| page_session::run(socket, node))
-            });
+    let ws = warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::ws())
+        .and(warp::header::optional::<String>("origin"))
+        .map(move |ws: warp::ws::Ws, origin: Option<String>| {
+            use warp::Reply;
+            if !node.origins.allows(origin.as_deref()) {
+                tracing::warn!(?origin, "refused a WebSocket from another web origin");
+                return warp::reply::with_status(
+                    "This WebSocket is for the node's own page only (see --allow-origin).\n",
+                    warp::http::StatusCode::FORBIDDEN,
+                )
+                .into_response();
+            }
+            let node = node.clone();
+            ws.max_message_size(WS_HARD_LIMIT_BYTES)
+                .max_frame_size(WS_HARD_LIMIT_BYTES)
+                .on_upgrade(move |socket| page_session::run(socket, node))
+                .into_response()
+        });
     ws.or(assets::filter(assets_dir))
         .recover(|rejection: warp::Rejection| async move {
             let status = if rejection.is_not_found() {
