@@ -99,7 +99,17 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         peers.push(resolve_peer(peer, gossip_addr).await?);
     }
     let identity = gossip::Identity::load_or_create(&config.data_dir)?;
-    let (gossip, gossip_task) = start_gossip(&config, identity, udp, &peers).await?;
+    let (gossip, gossip_task) = start_gossip(
+        &config,
+        identity,
+        udp,
+        &peers,
+        &[
+            (hearsay_shared::gossip::service_kind::STUN, stun_addr.port()),
+            (hearsay_shared::gossip::service_kind::TURN, turn_addr.port()),
+        ],
+    )
+    .await?;
 
     let node = Arc::new(web::NodeInfo {
         identity: NodeIdentity {
@@ -179,6 +189,7 @@ async fn start_gossip(
     identity: gossip::Identity,
     udp: tokio::net::UdpSocket,
     peers: &[std::net::SocketAddr],
+    services: &[(u16, u16)],
 ) -> anyhow::Result<(gossip::shell::GossipHandle, tokio::task::JoinHandle<()>)> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -193,6 +204,11 @@ async fn start_gossip(
     if !local.ip().is_unspecified() {
         gossip_config.addrs = vec![local];
     }
+    // Route rumors say where this node's STUN and TURN servers are, on the hosts it is reachable at.
+    gossip_config.services = services
+        .iter()
+        .map(|&(kind, port)| hearsay_shared::gossip::Service { kind, port })
+        .collect();
     let engine = gossip::Gossip::new(
         Instant::now(),
         identity,

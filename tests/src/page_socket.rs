@@ -59,7 +59,7 @@ impl PageSocket {
             tokio_tungstenite::connect_async_tls_with_config(
                 request,
                 None,
-                false,
+                true, // no Nagle: small messages, one at a time, as the browser's own socket sends them
                 Some(Connector::Rustls(Arc::new(config))),
             ),
         )

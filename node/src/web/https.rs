@@ -42,6 +42,11 @@ pub async fn serve_https<F>(
                 }
             },
         };
+        // The WebSocket carries small signaling messages one at a time: without this, Nagle's algorithm holds a
+        // message back until the previous one is acknowledged, and delayed ACKs make that ~40 ms.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "could not set TCP_NODELAY");
+        }
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(warp::service(filter.clone()));
         tokio::spawn(async move {
