@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod gossip;
+pub mod own_address;
 pub mod stun;
 pub mod tls;
 pub mod turn;
@@ -111,6 +112,8 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
     )
     .await?;
 
+    let own_address_task = tokio::spawn(own_address::run(gossip.clone(), gossip_addr));
+
     let node = Arc::new(web::NodeInfo {
         identity: NodeIdentity {
             name: config.name.clone(),
@@ -144,6 +147,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
 
     web::serve_https(listener, tls, routes, shutdown).await;
     gossip_task.abort();
+    own_address_task.abort();
     stun_task.abort();
     turn_server.close().await;
     Ok(())

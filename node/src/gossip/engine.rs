@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
-    self, DEFAULT_HOP_LIMIT, KeyPrefix, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES,
+    self, DEFAULT_HOP_LIMIT, KeyPrefix, MAX_ADDRS, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES,
     MAX_RUMORS_PER_DATAGRAM, Packet, PrivateBody, PrivateContent, PrivateMessage, PublicKey,
     RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
 };
@@ -150,6 +150,9 @@ impl Config {
 pub enum Command {
     AddPeer(SocketAddr),
     DeletePeer(SocketAddr),
+    /// The addresses this node is reachable at changed (e.g. a peer's STUN server told it its public address):
+    /// announce them at once, with a new sequence number. At most [`MAX_ADDRS`] are kept.
+    SetAddrs(Vec<SocketAddr>),
     /// Send a private message; [`Gossip::handle_command`] returns its id, and later an [`Event::Delivered`] or
     /// [`Event::Failed`] names it.
     Send {
@@ -438,6 +441,14 @@ impl Gossip {
                 }
                 self.routes.drop_via(addr);
                 self.mongering.retain(|(peer, _), _| *peer != addr);
+                Ok(None)
+            }
+            Command::SetAddrs(mut addrs) => {
+                addrs.truncate(MAX_ADDRS);
+                if addrs != self.config.addrs {
+                    self.config.addrs = addrs;
+                    self.announce(now);
+                }
                 Ok(None)
             }
             Command::Send { to, payload } => self.send_private(now, to, payload).map(Some),
