@@ -4,7 +4,8 @@
 //! - **Call set-up**: click Call (the callee auto-accepts) → first remote video frame presented on the caller's
 //!   screen, 10 calls, direct (the two nodes are peers) and over 3 gossip hops (A–X–Y–B). Anchor: the same
 //!   chain (getUserMedia → offer/answer → ICE → DTLS → first frame) between two RTCPeerConnections inside one page
-//!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine.
+//!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine. Calls are
+//!   [`BETWEEN_CALLS`] apart.
 //! - **File throughput**: one 200 MB file A → B, with the peak memory of both browsers' largest process. Anchor: a
 //!   bare data channel between two RTCPeerConnections in one page, same 64 KiB messages and backpressure, bytes
 //!   counted and dropped.
@@ -16,6 +17,11 @@ use hearsay_tests::fantoccini::Locator;
 use hearsay_tests::{Node, wait_until};
 
 const CALLS: usize = 10;
+/// A pause after each call ends, as between a person's calls. Without it, calls placed within ~1 s of the last one
+/// measure Chromium re-opening its fake camera instead: every third such call the callee's camera delivered its
+/// first frame to the video sender ~1.4 s late (its media-source counted 2 frames and `framesEncoded` stayed 0
+/// until then, though ICE and DTLS were up at ~150 ms and the camera's own first frame came at ~90 ms).
+const BETWEEN_CALLS: Duration = Duration::from_secs(2);
 const FILE_MIB: usize = 200;
 /// The page's file chunk: 64 KiB messages less the 4-byte frame header (`frontend/src/share/wire.rs`).
 const CHUNK_BYTES: usize = 64 * 1024 - 4;
@@ -54,6 +60,7 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
     b.click("#dismiss-call").await?;
     a.wait_phase("idle").await?;
     b.wait_phase("idle").await?;
+    tokio::time::sleep(BETWEEN_CALLS).await;
     Ok(ms)
 }
 
@@ -213,6 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let mut local = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         local.push(one_local_call(&a).await?);
+        tokio::time::sleep(BETWEEN_CALLS).await;
     }
     let (anchor, anchor_min, anchor_max) = summary(local);
     let direct = set_up_times(&a, &b).await?;
