@@ -4,8 +4,8 @@
 //! - **Call set-up**: click Call (the callee auto-accepts) → first remote video frame presented on the caller's
 //!   screen, 10 calls, direct (the two nodes are peers) and over 3 gossip hops (A–X–Y–B). Anchor: the same
 //!   chain (getUserMedia → offer/answer → ICE → DTLS → first frame) between two RTCPeerConnections inside one page
-//!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine. Calls are
-//!   [`BETWEEN_CALLS`] apart.
+//!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine. Each call's
+//!   callee answers in a browser of its own (see [`set_up_times`]).
 //! - **File throughput**: one 200 MB file A → B, with the peak memory of both browsers' largest process. Anchor: a
 //!   bare data channel between two RTCPeerConnections in one page, same 64 KiB messages and backpressure, bytes
 //!   counted and dropped.
@@ -14,14 +14,9 @@ use std::time::{Duration, Instant};
 
 use hearsay_tests::call_page::{Person, call_connected};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::{Node, wait_until};
+use hearsay_tests::{Browser, Node, wait_until};
 
 const CALLS: usize = 10;
-/// A pause after each call ends, as between a person's calls. Without it, calls placed within ~1 s of the last one
-/// measure Chromium re-opening its fake camera instead: every third such call the callee's camera delivered its
-/// first frame to the video sender ~1.4 s late (its media-source counted 2 frames and `framesEncoded` stayed 0
-/// until then, though ICE and DTLS were up at ~150 ms and the camera's own first frame came at ~90 ms).
-const BETWEEN_CALLS: Duration = Duration::from_secs(2);
 const FILE_MIB: usize = 200;
 /// The page's file chunk: 64 KiB messages less the 4-byte frame header (`frontend/src/share/wire.rs`).
 const CHUNK_BYTES: usize = 64 * 1024 - 4;
@@ -60,7 +55,6 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
     b.click("#dismiss-call").await?;
     a.wait_phase("idle").await?;
     b.wait_phase("idle").await?;
-    tokio::time::sleep(BETWEEN_CALLS).await;
     Ok(ms)
 }
 
@@ -192,10 +186,18 @@ fn rss_kib(profile_marker: &str, field: &str) -> u64 {
     peak
 }
 
-async fn set_up_times(a: &Person, b: &Person) -> anyhow::Result<Vec<f64>> {
+/// Set-up times of [`CALLS`] calls from `a` to `b`'s node, each answered in a fresh browser on `b`'s page. Answered
+/// from one browser, every third call measured Chromium re-opening the camera it had just closed: the callee's
+/// video sender got its second frame and encoded its first ~1.4 s late, though ICE and DTLS were up at ~150 ms.
+async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<f64>> {
     let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        times.push(one_call(a, b).await?);
+    for i in 0..CALLS {
+        if i > 0 {
+            let Person { node, browser } = b;
+            drop(browser);
+            b = Person::open_in(node, Browser::start().await?, "?auto-accept").await?;
+        }
+        times.push(one_call(a, &b).await?);
     }
     Ok(times)
 }
@@ -220,11 +222,10 @@ async fn main() -> anyhow::Result<()> {
     let mut local = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         local.push(one_local_call(&a).await?);
-        tokio::time::sleep(BETWEEN_CALLS).await;
     }
     let (anchor, anchor_min, anchor_max) = summary(local);
-    let direct = set_up_times(&a, &b).await?;
-    drop((a, b));
+    let direct = set_up_times(&a, b).await?;
+    drop(a);
 
     let a = Node::start_gossip("alice", &[]).await?;
     let x = Node::start_gossip("xavier", &[&a]).await?;
@@ -234,8 +235,8 @@ async fn main() -> anyhow::Result<()> {
         Person::open(a, "").await?,
         Person::open(b, "?auto-accept").await?,
     );
-    let hops = set_up_times(&a, &b).await?;
-    drop((a, b, x, y));
+    let hops = set_up_times(&a, b).await?;
+    drop((a, x, y));
 
     println!(
         "\n## Call set-up (click Call → first remote frame on the caller's screen, callee auto-accepts, {CALLS} calls)\n"
