@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use hearsay_shared::gossip::{Service, service_kind};
 use hearsay_shared::page::NodeIdentity;
 
 /// The line prefix, on stdout, that tells scripts and tests where the page is served.
@@ -105,9 +106,15 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         identity,
         udp,
         &peers,
-        &[
-            (hearsay_shared::gossip::service_kind::STUN, stun_addr.port()),
-            (hearsay_shared::gossip::service_kind::TURN, turn_addr.port()),
+        vec![
+            Service {
+                kind: service_kind::STUN,
+                port: stun_addr.port(),
+            },
+            Service {
+                kind: service_kind::TURN,
+                port: turn_addr.port(),
+            },
         ],
     )
     .await?;
@@ -193,7 +200,7 @@ async fn start_gossip(
     identity: gossip::Identity,
     udp: tokio::net::UdpSocket,
     peers: &[std::net::SocketAddr],
-    services: &[(u16, u16)],
+    services: Vec<Service>,
 ) -> anyhow::Result<(gossip::shell::GossipHandle, tokio::task::JoinHandle<()>)> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -209,10 +216,7 @@ async fn start_gossip(
         gossip_config.addrs = vec![local];
     }
     // Route rumors say where this node's STUN and TURN servers are, on the hosts it is reachable at.
-    gossip_config.services = services
-        .iter()
-        .map(|&(kind, port)| hearsay_shared::gossip::Service { kind, port })
-        .collect();
+    gossip_config.services = services;
     let engine = gossip::Gossip::new(
         Instant::now(),
         identity,

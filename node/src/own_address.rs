@@ -24,19 +24,12 @@ const SERVERS_PER_LOOK: usize = 3;
 /// How long one server may take to answer (with retransmissions).
 const ANSWER_LIMIT: Duration = Duration::from_secs(3);
 
-/// The STUN servers of direct peers: the first address each announces, with its STUN port.
+/// The STUN servers of direct peers: the address we reach each peer at, with the STUN port it announces.
 pub fn peer_stun_servers(users: &[UserInfo]) -> Vec<SocketAddr> {
     users
         .iter()
         .filter(|u| u.reachable && u.hops == Some(1))
-        .filter_map(|u| {
-            let port = stun_port(&u.services)?;
-            let host = u
-                .next_hop
-                .map(|a| a.ip())
-                .or(u.addrs.first().map(|a| a.ip()))?;
-            Some(SocketAddr::new(host, port))
-        })
+        .filter_map(|u| Some(SocketAddr::new(u.next_hop?.ip(), stun_port(&u.services)?)))
         .take(SERVERS_PER_LOOK)
         .collect()
 }

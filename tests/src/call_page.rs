@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 
-use crate::{Browser, Node, wait_until};
+use crate::{Browser, Node, wait_for, wait_until};
 
 /// Bound of every wait in a call: the ring timeout (30 s) plus room.
 pub const LIMIT: Duration = Duration::from_secs(40);
@@ -102,25 +102,14 @@ impl Person {
     }
 
     pub async fn wait_phase(&self, want: &str) -> anyhow::Result<()> {
-        let last = std::cell::RefCell::new(String::new());
-        wait_until(
+        wait_for(
             &format!("{} to reach {want}", self.node.name),
             LIMIT,
-            || async {
-                let phase = self.phase().await?;
-                let reached = phase == want;
-                *last.borrow_mut() = phase;
-                Ok(reached)
-            },
+            || self.phase(),
+            |phase| phase == want,
         )
         .await
-        .map_err(|e| {
-            e.context(format!(
-                "{}'s last phase: {}",
-                self.node.name,
-                last.borrow()
-            ))
-        })
+        .map(drop)
     }
 
     /// A number from the in-call stats line (`frames-decoded`, `audio-packets`, `frame-width`, …); 0 if absent.

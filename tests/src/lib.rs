@@ -437,27 +437,48 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Polls `condition` every 50 ms until it returns true; fails with `what` and the last observation after `limit`.
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F) -> anyhow::Result<()>
+/// Polls `condition` every 50 ms until it returns true; fails with `what` and the last error after `limit`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, condition: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<bool>>,
 {
+    wait_for(what, limit, condition, |&done| done)
+        .await
+        .map(drop)
+}
+
+/// Polls `probe` every 50 ms until what it sees satisfies `done`, and returns that; fails after `limit` with `what`,
+/// the last thing seen and the last error.
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    mut probe: F,
+    done: impl Fn(&T) -> bool,
+) -> anyhow::Result<T>
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let deadline = Instant::now() + limit;
+    let mut last_seen = None;
     let mut last_error = None;
     loop {
-        match condition().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
+        match probe().await {
+            Ok(seen) if done(&seen) => return Ok(seen),
+            Ok(seen) => last_seen = Some(seen),
             Err(err) => last_error = Some(err),
         }
         if Instant::now() >= deadline {
-            match last_error {
-                Some(err) => {
-                    bail!("timed out after {limit:?} waiting for {what}; last error: {err:#}")
-                }
-                None => bail!("timed out after {limit:?} waiting for {what}"),
+            let mut message = format!("timed out after {limit:?} waiting for {what}");
+            if let Some(seen) = last_seen {
+                message += &format!("; last seen: {seen:?}");
             }
+            if let Some(err) = last_error {
+                message += &format!("; last error: {err:#}");
+            }
+            bail!(message);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hearsay_tests::call_page::{LIMIT, Person, call_connected};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::{Node, wait_until};
+use hearsay_tests::{Node, wait_for, wait_until};
 use sha2::{Digest, Sha256};
 
 fn hex(bytes: &[u8]) -> String {
@@ -114,22 +114,18 @@ async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() 
     a.browser.screenshot("share-screen").await?;
     b.browser.screenshot("share-screen-peer").await?;
     a.click("#toggle-screen").await?;
-    let last = std::cell::Cell::new((true, 0.0));
-    wait_until("bob to get the camera back", LIMIT, || async {
-        let seen = (
-            b.browser.text("#peer-sharing").await?.is_some(),
-            frame_shape(&b).await?,
-        );
-        last.set(seen);
-        Ok(!seen.0 && same_shape(seen.1, camera))
-    })
-    .await
-    .map_err(|e| {
-        let (sharing, shape) = last.get();
-        e.context(format!(
-            "camera shape {camera:.3}; last seen: sharing notice {sharing}, shape {shape:.3}"
-        ))
-    })?;
+    wait_for(
+        &format!("bob to get the camera back (no sharing notice, shape {camera:.3})"),
+        LIMIT,
+        || async {
+            Ok((
+                b.browser.text("#peer-sharing").await?.is_some(),
+                frame_shape(&b).await?,
+            ))
+        },
+        |&(sharing, shape)| !sharing && same_shape(shape, camera),
+    )
+    .await?;
     b.wait_media_flowing().await?;
     a.wait_phase("in_call").await?;
     b.wait_phase("in_call").await
