@@ -14,7 +14,7 @@ use hearsay_shared::page::{ClientMsg, ServerMsg, UserView};
 use yew::prelude::*;
 
 use crate::call::controller::CallController;
-use crate::call::machine::{IceConfig, Intent, Peer, Phase};
+use crate::call::machine::{Intent, Peer, Phase};
 use crate::components::{CallStage, IncomingCall, LinkIndicator, SidePanel};
 use crate::node_link::{self, NodeLink, NodeSender};
 use crate::state::{Action, PageState};
@@ -118,17 +118,8 @@ fn route(
             None
         }
         ServerMsg::IceServers(ice) => {
-            // The peer's browser may relay through this node too: lend it the TURN entries.
-            let lend = ice
-                .servers
-                .iter()
-                .filter(|s| s.urls.iter().any(|u| u.starts_with("turn")))
-                .cloned()
-                .collect();
-            calls.set_ice_config(IceConfig {
-                own: ice.servers,
-                lend,
-            });
+            // The node's choice, for this page only: nothing of it goes to the other side of a call.
+            calls.set_ice_servers(ice.servers);
             None
         }
         ServerMsg::GossipInfo(info) => {
@@ -251,6 +242,7 @@ pub fn app() -> Html {
             }
             <div class="body">
                 <SidePanel
+                    network={state.network.clone()}
                     users={state.users.clone()}
                     peers={state.peers.clone()}
                     busy={busy}

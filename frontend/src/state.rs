@@ -3,7 +3,9 @@
 
 use std::rc::Rc;
 
-use hearsay_shared::page::{GossipIdentity, NodeIdentity, PeerView, ServerMsg, UserView};
+use hearsay_shared::page::{
+    GossipIdentity, NetworkView, NodeIdentity, PeerView, ServerMsg, UserView,
+};
 use yew::Reducible;
 
 use crate::call::controller::CallView;
@@ -43,6 +45,8 @@ pub struct PageState {
     pub gossip: Option<GossipIdentity>,
     pub peers: Vec<PeerView>,
     pub users: Vec<UserView>,
+    /// How the node is seen from outside and the relays calls use; `None` until the node says.
+    pub network: Option<NetworkView>,
 }
 
 impl Default for PageState {
@@ -55,6 +59,7 @@ impl Default for PageState {
             gossip: None,
             peers: Vec::new(),
             users: Vec::new(),
+            network: None,
         }
     }
 }
@@ -103,6 +108,7 @@ impl PageState {
             }
             ServerMsg::GossipInfo(info) => self.gossip = Some(info),
             ServerMsg::Peers { peers } => self.peers = peers,
+            ServerMsg::Network(view) => self.network = Some(view),
             ServerMsg::Users { mut users } => {
                 // Reachable first, then by name: the people one can call are at the top.
                 users.sort_by(|a, b| {

@@ -79,6 +79,21 @@ pub struct Cli {
     /// Live TURN allocations on this node in total.
     #[arg(long, env = "HEARSAY_TURN_TOTAL_QUOTA", default_value_t = 1024)]
     pub turn_total_quota: usize,
+
+    /// Who may relay calls through this node's TURN server by asking over gossip: `all` users of the overlay
+    /// (each within the caps below; the server is offered only while it is reachable from outside), or `none`
+    /// but this node's own page.
+    #[arg(long, env = "HEARSAY_RELAY_FOR", value_enum, default_value_t = crate::traversal::RelayFor::All)]
+    pub relay_for: crate::traversal::RelayFor,
+
+    /// Most relayed traffic one other user may cause, both directions together, in kbit/s (0: no cap). A video
+    /// call through a relay takes about 2–5 Mbit/s.
+    #[arg(long, env = "HEARSAY_RELAY_USER_KBPS", default_value_t = 8_000)]
+    pub relay_user_kbps: u64,
+
+    /// Most relayed traffic for other users in total, in kbit/s (0: no cap). This node's own page is not counted.
+    #[arg(long, env = "HEARSAY_RELAY_TOTAL_KBPS", default_value_t = 50_000)]
+    pub relay_total_kbps: u64,
 }
 
 /// Parses `LOW-HIGH` into a non-empty port range without port 0.
@@ -94,6 +109,11 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(low..=high)
 }
 
+/// kbit/s to bytes/s; 0 means no cap.
+fn kbps_to_bytes(kbps: u64) -> Option<u64> {
+    (kbps > 0).then(|| kbps.saturating_mul(1000) / 8)
+}
+
 /// The STUN and TURN settings the node runs with.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -106,6 +126,10 @@ pub struct RelayConfig {
     pub static_users: Vec<(String, String)>,
     pub user_quota: usize,
     pub total_quota: usize,
+    pub relay_for: crate::traversal::RelayFor,
+    /// Bandwidth caps on relayed traffic for other users, in bytes per second (`None`: no cap).
+    pub user_bytes_per_sec: Option<u64>,
+    pub total_bytes_per_sec: Option<u64>,
 }
 
 /// The resolved settings the node runs with.
@@ -173,6 +197,9 @@ impl Cli {
                 static_users,
                 user_quota: self.turn_user_quota,
                 total_quota: self.turn_total_quota,
+                relay_for: self.relay_for,
+                user_bytes_per_sec: kbps_to_bytes(self.relay_user_kbps),
+                total_bytes_per_sec: kbps_to_bytes(self.relay_total_kbps),
             },
         })
     }
@@ -197,6 +224,29 @@ mod tests {
         assert_eq!(config.relay.turn, "0.0.0.0:3479".parse().unwrap());
         assert_eq!(config.relay.relay_ports, 49152..=65535);
         assert!(!config.relay.allow_private);
+        assert_eq!(config.relay.relay_for, crate::traversal::RelayFor::All);
+        assert_eq!(config.relay.user_bytes_per_sec, Some(1_000_000));
+        assert_eq!(config.relay.total_bytes_per_sec, Some(6_250_000));
+    }
+
+    #[test]
+    fn relaying_for_others_can_be_switched_off_and_caps_lifted() {
+        let config = Cli::try_parse_from([
+            "hearsay",
+            "--relay-for",
+            "none",
+            "--relay-user-kbps",
+            "0",
+            "--relay-total-kbps",
+            "800",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
+        assert_eq!(config.relay.relay_for, crate::traversal::RelayFor::None);
+        assert_eq!(config.relay.user_bytes_per_sec, None);
+        assert_eq!(config.relay.total_bytes_per_sec, Some(100_000));
+        assert!(Cli::try_parse_from(["hearsay", "--relay-for", "some"]).is_err());
     }
 
     #[test]

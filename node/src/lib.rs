@@ -3,20 +3,22 @@
 //!
 //! Drive it with [`run`]: give it a [`config::Config`] and a future that resolves when the node should stop. It
 //! binds every listener first (so a port in use fails fast with a clear error), prints where it listens on stdout
-//! (`hearsay: stun at <addr>`, `hearsay: turn at <addr>`, `hearsay: gossip at <addr>`, `hearsay: key <hex>`, then
-//! `hearsay: page at https://…/` last), and serves until the shutdown future resolves.
+//! (`hearsay: stun at <addr>`, `hearsay: turn at <addr>`, `hearsay: gossip at <addr>` — the bound addresses, e.g.
+//! `0.0.0.0:5000` — `hearsay: key <hex>`, then `hearsay: page at https://…/` last), and serves until the shutdown
+//! future resolves. Once peers have told it how they see it, it prints `hearsay: seen from outside at <addrs>
+//! (reachable from outside: yes|no)`: the address a friend adds as a peer.
 //!
 //! Layout: [`config`] (command line and environment), [`tls`] (the node's self-signed certificate),
 //! [`web`] (HTTPS server, the embedded page and the page's WebSocket), [`gossip`] (the UDP overlay: sans-IO engine,
-//! tokio shell, simulator; it prints `hearsay: gossip at 127.0.0.1:PORT` once bound), [`stun`] (STUN server and
-//! client), [`turn`] (TURN server on the `turn` crate, credentials, relay policy, ICE server lists).
+//! tokio shell, simulator), [`traversal`] (how the node is seen from outside, relays found over gossip), [`stun`]
+//! (STUN server and client), [`turn`] (TURN server on the `turn` crate, credentials, relay policy, caps).
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod gossip;
-pub mod own_address;
 pub mod stun;
 pub mod tls;
+pub mod traversal;
 pub mod turn;
 pub mod web;
 
@@ -26,7 +28,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use hearsay_shared::gossip::{Service, service_kind};
 use hearsay_shared::page::NodeIdentity;
 
 /// The line prefix, on stdout, that tells scripts and tests where the page is served.
@@ -79,6 +80,8 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
             quotas: turn::gate::Quotas {
                 per_user: relay.user_quota,
                 total: relay.total_quota,
+                user_bytes_per_sec: relay.user_bytes_per_sec,
+                total_bytes_per_sec: relay.total_bytes_per_sec,
             },
             relay: turn::relay_ports::RelayPorts {
                 bind_ip: turn_addr.ip(),
@@ -88,6 +91,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         },
     )
     .await?;
+    let secret_for_traversal = secret.clone();
     let stun_task = tokio::spawn(stun::server::serve(
         stun_socket,
         stun::BindingResponder::default(),
@@ -101,25 +105,21 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         peers.push(resolve_peer(peer, gossip_addr).await?);
     }
     let identity = gossip::Identity::load_or_create(&config.data_dir)?;
-    let (gossip, gossip_task) = start_gossip(
-        &config,
-        identity,
-        udp,
-        &peers,
-        vec![
-            Service {
-                kind: service_kind::STUN,
-                port: stun_addr.port(),
-            },
-            Service {
-                kind: service_kind::TURN,
-                port: turn_addr.port(),
-            },
-        ],
-    )
-    .await?;
-
-    let own_address_task = tokio::spawn(own_address::run(gossip.clone(), gossip_addr));
+    // STUN and TURN are announced once a peer has reached them from outside (see `traversal`).
+    let (gossip, gossip_task) = start_gossip(&config, identity, udp, &peers).await?;
+    let (traversal, traversal_task) = traversal::shell::spawn(
+        traversal::Settings {
+            name: config.name.clone(),
+            gossip_local: gossip_addr,
+            stun_port: stun_addr.port(),
+            turn_port: turn_addr.port(),
+            relay_ip: advertised_ip,
+            relay_for: relay.relay_for,
+            secret: secret_for_traversal,
+            rng_seed: rand::random(),
+        },
+        gossip.clone(),
+    );
 
     let node = Arc::new(web::NodeInfo {
         identity: NodeIdentity {
@@ -129,6 +129,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         started: Instant::now(),
         ice: turn::ice_servers::IceServerSource::new(advertised_ip, stun_addr, turn_addr, secret),
         gossip: gossip.clone(),
+        traversal,
         origins: web::AllowedOrigins::new(web_addr.port(), &config.allow_origins),
     });
     let routes = web::routes(node, config.assets.clone());
@@ -142,19 +143,16 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         %advertised_ip, "node started");
     println!("{STUN_ADDR_PREFIX}{stun_addr}");
     println!("{TURN_ADDR_PREFIX}{turn_addr}");
-    let gossip_host = if gossip_addr.ip().is_unspecified() {
-        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), gossip_addr.port())
-    } else {
-        gossip_addr
-    };
-    println!("{GOSSIP_ADDR_PREFIX}{gossip_host}");
+    // The bound address: a friend cannot use 0.0.0.0 or a LAN address behind NAT, so the page (and the "seen
+    // from outside" line once peers have said) gives the address to hand out.
+    println!("{GOSSIP_ADDR_PREFIX}{gossip_addr}");
     println!("{KEY_PREFIX}{}", gossip.key.to_hex());
     tracing::info!(key = %gossip.key.fingerprint(), addr = %gossip_addr, "gossip started");
     println!("{PAGE_URL_PREFIX}https://{host}:{}/", web_addr.port());
 
     web::serve_https(listener, tls, routes, shutdown).await;
     gossip_task.abort();
-    own_address_task.abort();
+    traversal_task.abort();
     stun_task.abort();
     turn_server.close().await;
     Ok(())
@@ -200,7 +198,6 @@ async fn start_gossip(
     identity: gossip::Identity,
     udp: tokio::net::UdpSocket,
     peers: &[std::net::SocketAddr],
-    services: Vec<Service>,
 ) -> anyhow::Result<(gossip::shell::GossipHandle, tokio::task::JoinHandle<()>)> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -215,8 +212,6 @@ async fn start_gossip(
     if !local.ip().is_unspecified() {
         gossip_config.addrs = vec![local];
     }
-    // Route rumors say where this node's STUN and TURN servers are, on the hosts it is reachable at.
-    gossip_config.services = services;
     let engine = gossip::Gossip::new(
         Instant::now(),
         identity,

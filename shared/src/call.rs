@@ -2,22 +2,20 @@
 //!
 //! The caller's [`Signal::Invite`] carries its SDP offer so the callee can answer the moment the person accepts;
 //! ICE candidates trickle in [`Signal::Candidate`] both ways from the start (the callee keeps them until it
-//! accepts). Each side hands the other TURN credentials minted by its own node in `ice_servers`, so both browsers
-//! can relay through either node. [`Signal::Description`] renegotiates a running call (screen sharing, ICE restart).
+//! accepts). No ICE server travels in signaling: each page uses the STUN and TURN servers its own node chose for it
+//! (its own when reachable, else reachable nodes' found over gossip), so a caller can neither hand out its TURN
+//! credentials nor point the callee's browser anywhere. [`Signal::Description`] renegotiates a running call (ICE
+//! restart).
 //!
 //! Nothing here trusts the sender's claims about identity: the node verifies the gossip signature and tells the page
 //! which key sent a signal, and a page only acts on signals for its current call from that call's peer key.
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::ice::IceServer;
-
 /// Largest SDP either side accepts, in bytes. Real offers for audio + video + data are 3–8 KB.
 pub const MAX_SDP_BYTES: usize = 32 * 1024;
 /// Largest ICE candidate line, in bytes.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
-/// Most ICE servers one side may hand the other.
-pub const MAX_ICE_SERVERS: usize = 8;
 
 /// Random per call, chosen by the caller. Signals for another call id are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,19 +69,14 @@ pub enum SdpKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "signal", rename_all = "snake_case")]
 pub enum Signal {
-    /// "Ring them": the caller's offer, what it sends, and TURN it lends the callee.
+    /// "Ring them": the caller's offer and what it sends.
     Invite {
         call: CallId,
         media: CallMedia,
         offer: String,
-        ice_servers: Vec<IceServer>,
     },
-    /// The callee picked up: its answer and the TURN it lends the caller.
-    Accept {
-        call: CallId,
-        answer: String,
-        ice_servers: Vec<IceServer>,
-    },
+    /// The callee picked up: its answer.
+    Accept { call: CallId, answer: String },
     Candidate {
         call: CallId,
         candidate: IceCandidate,
@@ -119,8 +112,6 @@ pub enum SignalError {
     SdpTooLarge(usize),
     #[error("ICE candidate of {0} bytes is over the limit")]
     CandidateTooLarge(usize),
-    #[error("{0} ICE servers is over the limit")]
-    TooManyIceServers(usize),
 }
 
 impl Signal {
@@ -147,22 +138,9 @@ impl Signal {
                 Ok(())
             }
         };
-        let servers = |v: &Vec<IceServer>| {
-            if v.len() > MAX_ICE_SERVERS {
-                Err(SignalError::TooManyIceServers(v.len()))
-            } else {
-                Ok(())
-            }
-        };
         match self {
-            Signal::Invite {
-                offer, ice_servers, ..
-            } => sdp(offer).and(servers(ice_servers)),
-            Signal::Accept {
-                answer,
-                ice_servers,
-                ..
-            } => sdp(answer).and(servers(ice_servers)),
+            Signal::Invite { offer, .. } => sdp(offer),
+            Signal::Accept { answer, .. } => sdp(answer),
             Signal::Description { sdp: s, .. } => sdp(s),
             Signal::Candidate { candidate, .. }
                 if candidate.candidate.len() > MAX_CANDIDATE_BYTES =>
@@ -199,30 +177,37 @@ mod tests {
         let invite = Signal::Invite {
             call: CallId(1),
             media: CallMedia::AudioVideo,
-            offer: big,
-            ice_servers: vec![],
+            offer: big.clone(),
         };
         assert!(matches!(
             invite.validate(),
             Err(SignalError::SdpTooLarge(_))
         ));
-        let servers = vec![
-            IceServer {
-                urls: vec!["stun:127.0.0.1:3478".into()],
-                username: None,
-                credential: None
-            };
-            MAX_ICE_SERVERS + 1
-        ];
         let accept = Signal::Accept {
             call: CallId(1),
-            answer: "v=0".into(),
-            ice_servers: servers,
+            answer: big,
         };
         assert!(matches!(
             accept.validate(),
-            Err(SignalError::TooManyIceServers(_))
+            Err(SignalError::SdpTooLarge(_))
         ));
+    }
+
+    #[test]
+    fn ice_servers_a_caller_sends_are_not_part_of_a_signal() {
+        // A page of an older version lent its TURN credentials in the invite; they are dropped, never used.
+        let json = r#"{"signal":"invite","call":5,"media":"audio_only","offer":"v=0",
+            "ice_servers":[{"urls":["turn:10.0.0.1:3479"],"username":"u","credential":"p"}]}"#;
+        let signal: Signal = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            signal,
+            Signal::Invite {
+                call: CallId(5),
+                media: CallMedia::AudioOnly,
+                offer: "v=0".into()
+            }
+        );
+        assert!(!serde_json::to_string(&signal).unwrap().contains("turn:"));
     }
 
     #[test]

@@ -80,6 +80,30 @@ pub struct UserView {
     pub reachable: bool,
 }
 
+/// A STUN/TURN relay the page's calls use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayView {
+    /// The relay node's user name (this node's own name for its own servers).
+    pub name: String,
+    /// `host:port` of its TURN server, as the browser reaches it.
+    pub addr: String,
+    /// This node's own STUN and TURN (it is reachable from outside).
+    pub own: bool,
+}
+
+/// How this node is seen from outside, and which relays its page's calls use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkView {
+    /// `ip:port` addresses of this node's gossip socket as its peers see it: what a friend adds as a peer.
+    pub addrs: Vec<String>,
+    /// Whether a peer reached this node's ports without this node talking first (a dial-back): `None` until a peer
+    /// has tried. Behind a NAT with no port forwarding it is `Some(false)`, and friends cannot add this node; it
+    /// needs one reachable peer.
+    pub reachable: Option<bool>,
+    /// The STUN/TURN servers calls use, best first.
+    pub relays: Vec<RelayView>,
+}
+
 /// Messages from the node to its page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -113,9 +137,14 @@ pub enum ServerMsg {
         /// Milliseconds since the node started.
         uptime_ms: u64,
     },
-    /// The node's STUN and TURN servers, with TURN credentials minted for this page. Sent after
-    /// [`ServerMsg::Hello`] on every connection, and again whenever the page sends [`ClientMsg::GetIceServers`].
+    /// The STUN and TURN servers the node chose for this page's calls, with TURN credentials for this page: its own
+    /// when it is reachable from outside, else reachable nodes' found over gossip. Sent after [`ServerMsg::Hello`]
+    /// on every connection, whenever the choice or the credentials change, and when the page sends
+    /// [`ClientMsg::GetIceServers`].
     IceServers(IceServers),
+    /// How this node is seen from outside (its public addresses, reachable or not) and the relays calls use. Sent
+    /// on connect and whenever it changes.
+    Network(NetworkView),
     /// The node could not act on something the page sent. The connection stays open.
     Error { code: ErrorCode, message: String },
 }
@@ -216,6 +245,7 @@ impl KnownTypes for ServerMsg {
         "private_received",
         "heartbeat",
         "ice_servers",
+        "network",
         "error",
     ];
 }
@@ -334,6 +364,15 @@ mod tests {
                 code: ErrorCode::NotJson,
                 message: "nope".into(),
             },
+            ServerMsg::Network(NetworkView {
+                addrs: vec!["203.0.113.7:5000".into()],
+                reachable: Some(false),
+                relays: vec![RelayView {
+                    name: "hub".into(),
+                    addr: "203.0.113.10:3479".into(),
+                    own: false,
+                }],
+            }),
         ];
         for msg in msgs {
             assert_eq!(decode_server(&encode(msg.clone())), Ok(msg));

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use fantoccini::Locator;
 
 use crate::{Browser, Node, wait_for, wait_until};
@@ -24,15 +25,37 @@ impl Person {
     pub async fn open_in(node: Node, browser: Browser, query: &str) -> anyhow::Result<Self> {
         browser.client.goto(&format!("{}{query}", node.url)).await?;
         let person = Person { node, browser };
-        wait_until("the page to connect", LIMIT, || async {
-            Ok(person
+        let connected = wait_for(
+            &format!("{}'s page to connect", person.node.name),
+            LIMIT,
+            || async { person.browser.attr("#link-status", "data-state").await },
+            |state| state.as_deref() == Some("connected"),
+        )
+        .await;
+        if let Err(err) = connected {
+            // Say what the browser shows instead: an error page, a page that never loaded, a link retrying.
+            let url = person
                 .browser
-                .attr("#link-status", "data-state")
-                .await?
-                .as_deref()
-                == Some("connected"))
-        })
-        .await?;
+                .client
+                .current_url()
+                .await
+                .map(|u| u.to_string());
+            let body = person
+                .browser
+                .text("body")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let shot = person
+                .browser
+                .screenshot(&format!("no-connect-{}", person.node.name))
+                .await;
+            anyhow::bail!(
+                "{err:#}; the browser is at {url:?} showing {:?} (screenshot {shot:?})",
+                body.chars().take(300).collect::<String>()
+            );
+        }
         Ok(person)
     }
 
@@ -162,4 +185,136 @@ pub async fn call_connected(query_a: &str, query_b: &str) -> anyhow::Result<(Per
     a.wait_phase("in_call").await?;
     b.wait_phase("in_call").await?;
     Ok((a, b))
+}
+
+/// The selected candidate pair of a call, as the page's stats show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallPath {
+    /// `host`, `srflx`, `prflx` or `relay` for this side's end and the other side's.
+    pub local: String,
+    pub remote: String,
+    /// This side's candidate address: for a relay candidate, the TURN server's relayed address.
+    pub local_address: String,
+    /// For a relay candidate: `udp`, `tcp` or `tls` between the browser and its TURN server.
+    pub relay_protocol: String,
+}
+
+impl CallPath {
+    pub fn relayed(&self) -> bool {
+        self.local == "relay" || self.remote == "relay"
+    }
+}
+
+impl std::fmt::Display for CallPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} → {}", self.local, self.remote)?;
+        if self.local == "relay" {
+            write!(
+                f,
+                " (via {} over {})",
+                self.local_address, self.relay_protocol
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Person {
+    /// The selected candidate pair, once the stats name one.
+    pub async fn path(&self) -> anyhow::Result<CallPath> {
+        let attr = |name: &'static str| async move {
+            Ok::<_, anyhow::Error>(
+                self.browser
+                    .attr("#call-stats", name)
+                    .await?
+                    .unwrap_or_default(),
+            )
+        };
+        Ok(CallPath {
+            local: attr("data-local-candidate").await?,
+            remote: attr("data-remote-candidate").await?,
+            local_address: attr("data-local-address").await?,
+            relay_protocol: attr("data-relay-protocol").await?,
+        })
+    }
+
+    /// Waits until the selected pair satisfies `done` and returns it (the browser may start on a relayed pair and
+    /// switch to a direct one once its checks succeed).
+    pub async fn wait_path(
+        &self,
+        what: &str,
+        done: impl Fn(&CallPath) -> bool,
+    ) -> anyhow::Result<CallPath> {
+        wait_for(
+            &format!("{}'s call path to be {what}", self.node.name),
+            LIMIT,
+            || self.path(),
+            |p| !p.local.is_empty() && !p.remote.is_empty() && done(p),
+        )
+        .await
+    }
+
+    /// How the page says its node is seen from outside: `yes`, `no` or `unknown`, and how many relays calls use.
+    pub async fn network(&self) -> anyhow::Result<(String, usize)> {
+        let reachable = self
+            .browser
+            .attr("#own-address", "data-reachable")
+            .await?
+            .unwrap_or_default();
+        let relays = self
+            .browser
+            .attr("#own-address .relays", "data-count")
+            .await?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        Ok((reachable, relays))
+    }
+
+    /// Waits until the page says whether the node is reachable from outside (`yes`/`no`) and names at least one
+    /// relay for calls, and returns the reachability it shows.
+    pub async fn wait_network_known(&self) -> anyhow::Result<String> {
+        let (reachable, _) = wait_for(
+            &format!("{}'s page to know its address and relays", self.node.name),
+            LIMIT,
+            || self.network(),
+            |(reachable, relays)| reachable != "unknown" && !reachable.is_empty() && *relays > 0,
+        )
+        .await?;
+        Ok(reachable)
+    }
+
+    /// Clicks Call (`video` or `audio`) on `other` and returns the milliseconds until this page shows the call
+    /// connected (ICE connected), measured in the page.
+    pub async fn timed_call(&self, other: &Person, kind: &str) -> anyhow::Result<f64> {
+        self.wait_reachable(other).await?;
+        let script = r##"
+            const [key, kind, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+            const button = document.querySelector(`li.user[data-key="${key}"] button.call-${kind}`);
+            if (!button) { done({error: "no call button"}); return; }
+            const t0 = performance.now();
+            button.click();
+            const poll = () => {
+                const stage = document.querySelector("#in-call");
+                if (stage && stage.dataset.phase === "in_call") {
+                    done({ms: performance.now() - t0});
+                } else if (document.querySelector("#call-ended")) {
+                    done({error: "the call ended: " + document.querySelector("#call-ended").dataset.reason});
+                } else if (performance.now() - t0 > 35000) {
+                    done({error: "not connected within 35 s"});
+                } else {
+                    setTimeout(poll, 2);
+                }
+            };
+            poll();
+        "##;
+        let r = self
+            .browser
+            .client
+            .execute_async(script, vec![other.node.key.clone().into(), kind.into()])
+            .await
+            .context("timing a call")?;
+        r["ms"]
+            .as_f64()
+            .ok_or_else(|| anyhow::anyhow!("the call did not connect: {r}"))
+    }
 }

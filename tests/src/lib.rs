@@ -33,6 +33,10 @@ pub mod page_socket;
 
 pub mod relay_tools;
 
+pub mod netbed;
+
+pub mod plain_call;
+
 /// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).
 const PAGE_URL_PREFIX: &str = "hearsay: page at ";
 /// The lines the node prints before its page URL with its STUN and TURN addresses (`hearsay_node::*_ADDR_PREFIX`).
@@ -112,6 +116,8 @@ pub struct Node {
     data_dir: tempfile::TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// The network namespace the node runs in (a testbed host), if not the test's own.
+    netns: Option<String>,
 }
 
 impl Node {
@@ -135,6 +141,32 @@ impl Node {
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            netns: None,
+        };
+        node.spawn().await?;
+        Ok(node)
+    }
+
+    /// Starts a node inside network namespace `netns` (a testbed host), on the default ports a user's node has:
+    /// page at 127.0.0.1:8443, gossip 0.0.0.0:5000, STUN 0.0.0.0:3478, TURN 0.0.0.0:3479.
+    pub async fn start_in_namespace(
+        netns: &str,
+        name: &str,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let data_dir = tempfile::Builder::new().prefix("hearsay-test-").tempdir()?;
+        let mut node = Node {
+            name: name.to_owned(),
+            url: String::new(),
+            web: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
+            stun: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3478)),
+            turn: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3479)),
+            gossip: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5000)),
+            key: String::new(),
+            data_dir,
+            child: None,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            netns: Some(netns.to_owned()),
         };
         node.spawn().await?;
         Ok(node)
@@ -170,7 +202,15 @@ impl Node {
 
     async fn spawn(&mut self) -> anyhow::Result<()> {
         let bin = hearsay_bin()?;
-        let mut child = Command::new(&bin)
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = command
             .arg("--name")
             .arg(&self.name)
             .arg("--data-dir")
@@ -188,7 +228,12 @@ impl Node {
             .args(&self.extra_args)
             // Run from elsewhere than the repo: the page must come from inside the binary.
             .current_dir(self.data_dir.path())
-            .env("RUST_LOG", "info")
+            // `HEARSAY_TEST_LOG` sets the nodes' log filter (e.g. `info,hearsay_node::gossip=debug`) when a test
+            // needs a closer look.
+            .env(
+                "RUST_LOG",
+                std::env::var("HEARSAY_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -279,22 +324,30 @@ const CHROMIUM_ARGS: &[&str] = &[
 pub struct Browser {
     pub client: Client,
     _driver: Child,
+    /// For a browser in a testbed host's namespace: the bridge from this process to its chromedriver.
+    _forward: Option<netbed::Forward>,
     profile: tempfile::TempDir,
 }
 
 impl Browser {
     /// A browser with fake camera and microphone that grants the page access to both.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with(true).await
+        Self::start_with(true, None).await
+    }
+
+    /// A browser (fake camera and microphone allowed) running inside network namespace `netns`, as on a testbed
+    /// host: its chromedriver listens inside the namespace and is reached through a [`netbed::Forward`].
+    pub async fn start_in_namespace(netns: &str) -> anyhow::Result<Self> {
+        Self::start_with(true, Some(netns)).await
     }
 
     /// A browser whose profile blocks the camera (the microphone is still allowed), as when a person denies
     /// camera access: getUserMedia with video fails with NotAllowedError.
     pub async fn start_without_camera() -> anyhow::Result<Self> {
-        Self::start_with(false).await
+        Self::start_with(false, None).await
     }
 
-    async fn start_with(camera_allowed: bool) -> anyhow::Result<Self> {
+    async fn start_with(camera_allowed: bool, netns: Option<&str>) -> anyhow::Result<Self> {
         let chromium = which("chromium").or_else(|| which("chromium-browser")).context(
             "Chromium is not installed: `cargo xtask test` installs it (apt-get install chromium chromium-driver)",
         )?;
@@ -302,14 +355,29 @@ impl Browser {
             "chromedriver is not installed: `cargo xtask test` installs it (apt-get install chromium-driver)",
         )?;
         let port = free_port();
-        let driver = Command::new(chromedriver)
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(chromedriver);
+                c
+            }
+            None => Command::new(chromedriver),
+        };
+        let driver = command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .context("starting chromedriver")?;
-        let webdriver = format!("http://127.0.0.1:{port}");
+        let forward = match netns {
+            Some(ns) => Some(netbed::Forward::start(ns, port)?),
+            None => None,
+        };
+        let webdriver = format!(
+            "http://127.0.0.1:{}",
+            forward.as_ref().map_or(port, |f| f.port)
+        );
         let profile = tempfile::Builder::new()
             .prefix("hearsay-chromium-")
             .tempdir()?;
@@ -348,9 +416,19 @@ impl Browser {
                 Err(err) => bail!("could not open a Chromium session through chromedriver: {err}"),
             }
         };
+        // Scripts bound their own waits (and say what they waited for); WebDriver's 30 s default would cut the
+        // longer ones short with a bare "script timeout".
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(90)),
+                Some(Duration::from_secs(60)),
+                None,
+            ))
+            .await?;
         Ok(Self {
             client,
             _driver: driver,
+            _forward: forward,
             profile,
         })
     }

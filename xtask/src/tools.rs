@@ -10,12 +10,16 @@ use anyhow::{Context, bail};
 const TRUNK_VERSION: &str = "0.21.14";
 /// The npm `binaryen` package: Debian's wasm-opt is too old for current rustc output.
 const BINARYEN_VERSION: &str = "132.0.0";
-/// Debian packages the test suite and benchmarks use: a real browser and real third-party STUN/TURN programs.
+/// Debian packages the test suite and benchmarks use: a real browser, real third-party STUN/TURN programs, and
+/// what the NAT testbed builds its routers with (network namespaces, iptables NAT, conntrack).
 const TEST_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
     ("turnutils_uclient", "coturn"),
     ("stun", "stun-client"),
+    ("ip", "iproute2"),
+    ("iptables", "iptables"),
+    ("conntrack", "conntrack"),
 ];
 
 /// Where cargo puts build output (`CARGO_TARGET_DIR`, else `target/` in the repo).

@@ -14,9 +14,7 @@ use hearsay_shared::call::{CallId, Signal};
 use web_sys::MediaStream;
 use yew::Callback;
 
-use super::machine::{
-    CallInfo, CallMachine, Effect, IceConfig, Intent, Peer, Phase, Role, RtcEvent,
-};
+use super::machine::{CallInfo, CallMachine, Effect, Intent, Peer, Phase, Role, RtcEvent};
 use crate::rtc::channel::{ChannelEvents, DataChannel};
 use crate::rtc::{self, CallStats, LocalMedia, PeerConnection, PeerEvents, Ringer, ScreenShare};
 use crate::share::chat::{ChatAction, ChatLog};
@@ -520,8 +518,10 @@ impl CallController {
         i.view.safety_code = code;
     }
 
-    pub fn set_ice_config(&self, ice: IceConfig) {
-        self.inner.borrow_mut().machine.set_ice_config(ice);
+    /// The STUN and TURN servers the node chose for this page (sent again whenever they change).
+    pub fn set_ice_servers(&self, servers: Vec<hearsay_shared::ice::IceServer>) {
+        self.inner.borrow_mut().machine.set_ice_servers(servers);
+        self.pump();
     }
 
     pub fn intent(&self, intent: Intent) {
@@ -831,14 +831,12 @@ impl CallController {
                     Err(err) => self.rtc(RtcEvent::Failed(format!("could not answer: {err}"))),
                 }
             }
-            Effect::ApplyAnswer {
-                answer,
-                candidates,
-                ice_servers,
-            } => {
+            Effect::UpdateIceServers(servers) => {
                 if let Some(peer) = self.inner.borrow_mut().peer.as_mut() {
-                    peer.add_ice_servers(&ice_servers);
+                    peer.set_ice_servers(servers);
                 }
+            }
+            Effect::ApplyAnswer { answer, candidates } => {
                 self.inner.borrow_mut().remote_fingerprint = safety::dtls_fingerprint(&answer);
                 self.update_safety_code();
                 let Some(pc) = self.raw_peer() else { return };

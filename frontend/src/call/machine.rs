@@ -15,7 +15,8 @@
 
 use std::collections::VecDeque;
 
-use hearsay_shared::call::{CallId, CallMedia, IceCandidate, IceServer, Signal};
+use hearsay_shared::call::{CallId, CallMedia, IceCandidate, Signal};
+use hearsay_shared::ice::IceServer;
 
 /// How long a call may ring, and how long connecting may take, before giving up.
 pub const RING_TIMEOUT_MS: u64 = 30_000;
@@ -146,6 +147,9 @@ pub enum Effect {
     OpenPeer {
         ice_servers: Vec<IceServer>,
     },
+    /// The node chose other ICE servers (or fresh credentials) during a call: use them from now on (gathering after
+    /// an ICE restart uses them).
+    UpdateIceServers(Vec<IceServer>),
     /// Create an offer and set it locally; answer with LocalOffer.
     CreateOffer,
     /// Set the remote offer, add the held candidates, create and set an answer; answer with LocalAnswer.
@@ -153,11 +157,10 @@ pub enum Effect {
         offer: String,
         candidates: Vec<IceCandidate>,
     },
-    /// Set the remote answer and add the held candidates; `ice_servers` are the callee's, to add.
+    /// Set the remote answer and add the held candidates.
     ApplyAnswer {
         answer: String,
         candidates: Vec<IceCandidate>,
-        ice_servers: Vec<IceServer>,
     },
     AddCandidate(IceCandidate),
     SetMic(bool),
@@ -171,13 +174,6 @@ pub enum Effect {
     Close,
     /// Tell the person something that does not end the call.
     Notice(String),
-}
-
-/// The ICE servers this page uses itself, and the ones (with credentials from its node) it lends the peer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IceConfig {
-    pub own: Vec<IceServer>,
-    pub lend: Vec<IceServer>,
 }
 
 /// The details of the current (or last) call.
@@ -204,7 +200,6 @@ pub struct CallInfo {
 #[derive(Debug, Default)]
 struct Negotiation {
     remote_offer: Option<String>,
-    remote_ice: Vec<IceServer>,
     /// The remote description is set, so remote candidates can go straight in.
     remote_described: bool,
     /// Our invite/accept is sent, so local candidates can go straight out.
@@ -219,7 +214,8 @@ pub struct CallMachine {
     phase: Phase,
     call: Option<CallInfo>,
     nego: Negotiation,
-    ice: IceConfig,
+    /// The STUN and TURN servers this page's node chose for it; never ones the other side sent.
+    ice_servers: Vec<IceServer>,
     /// Candidates that arrived before their invite: (sender, call, candidates). Only the latest call is kept.
     early: Option<(String, CallId, Vec<IceCandidate>)>,
     deadline: Option<u64>,
@@ -228,17 +224,17 @@ pub struct CallMachine {
 
 impl Default for CallMachine {
     fn default() -> Self {
-        Self::new(IceConfig::default())
+        Self::new(Vec::new())
     }
 }
 
 impl CallMachine {
-    pub fn new(ice: IceConfig) -> Self {
+    pub fn new(ice_servers: Vec<IceServer>) -> Self {
         Self {
             phase: Phase::Idle,
             call: None,
             nego: Negotiation::default(),
-            ice,
+            ice_servers,
             early: None,
             deadline: None,
             effects: VecDeque::new(),
@@ -254,8 +250,16 @@ impl CallMachine {
         self.call.as_ref()
     }
 
-    pub fn set_ice_config(&mut self, ice: IceConfig) {
-        self.ice = ice;
+    /// The node sent the servers to use (its own, or relays it found), or fresh credentials for them. A call under
+    /// way switches to them too.
+    pub fn set_ice_servers(&mut self, servers: Vec<IceServer>) {
+        if servers == self.ice_servers {
+            return;
+        }
+        self.ice_servers = servers.clone();
+        if matches!(self.phase, Phase::Connecting | Phase::InCall) {
+            self.effects.push_back(Effect::UpdateIceServers(servers));
+        }
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -419,12 +423,7 @@ impl CallMachine {
             .as_ref()
             .is_some_and(|c| c.peer.key == from.key && c.id == signal.call());
         match signal {
-            Signal::Invite {
-                call,
-                media,
-                offer,
-                ice_servers,
-            } => {
+            Signal::Invite { call, media, offer } => {
                 if is_current {
                     return; // a retransmitted invite for the call we already have
                 }
@@ -455,7 +454,6 @@ impl CallMachine {
                 });
                 self.nego = Negotiation {
                     remote_offer: Some(offer),
-                    remote_ice: ice_servers,
                     held_remote,
                     ..Negotiation::default()
                 };
@@ -475,20 +473,13 @@ impl CallMachine {
                 }
             }
             _ if !is_current => {}
-            Signal::Accept {
-                answer,
-                ice_servers,
-                ..
-            } if self.phase == Phase::RingingOut => {
+            Signal::Accept { answer, .. } if self.phase == Phase::RingingOut => {
                 self.phase = Phase::Connecting;
                 self.deadline = Some(now + CONNECT_TIMEOUT_MS);
                 self.nego.remote_described = true;
                 let candidates = std::mem::take(&mut self.nego.held_remote);
-                self.effects.push_back(Effect::ApplyAnswer {
-                    answer,
-                    candidates,
-                    ice_servers,
-                });
+                self.effects
+                    .push_back(Effect::ApplyAnswer { answer, candidates });
             }
             Signal::Candidate { candidate, .. } if self.busy() => {
                 if self.nego.remote_described {
@@ -544,14 +535,14 @@ impl CallMachine {
                 match call.role {
                     Role::Caller => {
                         self.effects.push_back(Effect::OpenPeer {
-                            ice_servers: self.ice.own.clone(),
+                            ice_servers: self.ice_servers.clone(),
                         });
                         self.effects.push_back(Effect::CreateOffer);
                     }
                     Role::Callee => {
-                        let mut ice_servers = self.ice.own.clone();
-                        ice_servers.extend(self.nego.remote_ice.iter().cloned());
-                        self.effects.push_back(Effect::OpenPeer { ice_servers });
+                        self.effects.push_back(Effect::OpenPeer {
+                            ice_servers: self.ice_servers.clone(),
+                        });
                         let offer = self.nego.remote_offer.clone().unwrap_or_default();
                         self.nego.remote_described = true;
                         let candidates = std::mem::take(&mut self.nego.held_remote);
@@ -577,7 +568,6 @@ impl CallMachine {
                     call: call.id,
                     media: call.sending,
                     offer,
-                    ice_servers: self.ice.lend.clone(),
                 });
                 self.flush_local_candidates();
             }
@@ -585,7 +575,6 @@ impl CallMachine {
                 self.send(Signal::Accept {
                     call: call.id,
                     answer,
-                    ice_servers: self.ice.lend.clone(),
                 });
                 self.flush_local_candidates();
             }

@@ -279,7 +279,6 @@ fn signals_from_another_key_are_ignored() {
         Signal::Accept {
             call: CallId(42),
             answer: "evil".into(),
-            ice_servers: vec![],
         },
     );
     a.machine
@@ -310,7 +309,6 @@ fn candidates_that_overtake_their_invite_are_kept() {
             call: CallId(9),
             media: CallMedia::AudioOnly,
             offer: "offer".into(),
-            ice_servers: vec![],
         },
     );
     b.machine.handle_intent(
@@ -436,5 +434,81 @@ fn a_refused_screen_picker_leaves_the_camera_on() {
         a.effects
             .iter()
             .any(|e| matches!(e, Effect::Notice(n) if n.contains("Screen sharing did not start")))
+    );
+}
+
+fn server(url: &str) -> hearsay_shared::ice::IceServer {
+    hearsay_shared::ice::IceServer {
+        urls: vec![url.into()],
+        username: None,
+        credential: None,
+    }
+}
+
+#[test]
+fn each_side_opens_its_peer_connection_with_its_own_nodes_servers() {
+    let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
+    a.machine
+        .set_ice_servers(vec![server("stun:203.0.113.10:3478")]);
+    b.machine
+        .set_ice_servers(vec![server("stun:198.51.100.7:3478")]);
+    call(&mut a, &b, CallMedia::AudioVideo);
+    settle(&mut a, &mut b, 0);
+    b.machine.handle_intent(
+        1,
+        Intent::Accept {
+            media: CallMedia::AudioVideo,
+        },
+    );
+    settle(&mut a, &mut b, 1);
+    let opened = |side: &Side| {
+        side.effects.iter().find_map(|e| match e {
+            Effect::OpenPeer { ice_servers } => Some(ice_servers.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(opened(&a), Some(vec![server("stun:203.0.113.10:3478")]));
+    assert_eq!(
+        opened(&b),
+        Some(vec![server("stun:198.51.100.7:3478")]),
+        "nothing of the caller's servers reaches the callee"
+    );
+}
+
+#[test]
+fn new_servers_from_the_node_reach_a_call_under_way_only() {
+    let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
+    a.machine
+        .set_ice_servers(vec![server("stun:192.0.2.1:3478")]);
+    a.step(0);
+    assert!(
+        !a.effects
+            .iter()
+            .any(|e| matches!(e, Effect::UpdateIceServers(_))),
+        "no call: nothing to update"
+    );
+    call(&mut a, &b, CallMedia::AudioOnly);
+    settle(&mut a, &mut b, 0);
+    b.machine.handle_intent(
+        1,
+        Intent::Accept {
+            media: CallMedia::AudioOnly,
+        },
+    );
+    settle(&mut a, &mut b, 1);
+    assert_eq!(a.machine.phase(), Phase::InCall);
+    let fresh = vec![server("turn:192.0.2.1:3479?transport=udp")];
+    a.machine.set_ice_servers(fresh.clone());
+    a.machine.set_ice_servers(fresh.clone());
+    a.step(2);
+    let updates: Vec<_> = a
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::UpdateIceServers(_)))
+        .collect();
+    assert_eq!(
+        updates,
+        [&Effect::UpdateIceServers(fresh)],
+        "once, not for a repeat"
     );
 }

@@ -130,12 +130,18 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             data-frame-height={stats.video_frame_height.to_string()}
                             data-audio-packets={stats.audio_packets_received.to_string()}
                             data-local-candidate={stats.local_candidate.clone().unwrap_or_default()}
-                            data-remote-candidate={stats.remote_candidate.clone().unwrap_or_default()}>
+                            data-remote-candidate={stats.remote_candidate.clone().unwrap_or_default()}
+                            data-local-address={stats.local_address.clone().unwrap_or_default()}
+                            data-relay-protocol={stats.relay_protocol.clone().unwrap_or_default()}>
                             { format!(
-                                "{} frames · {} audio packets · path {} → {}",
+                                "{} frames · {} audio packets · path {}{} → {}",
                                 stats.video_frames_decoded,
                                 stats.audio_packets_received,
                                 stats.local_candidate.as_deref().unwrap_or("?"),
+                                match (stats.local_candidate.as_deref(), &stats.local_address) {
+                                    (Some("relay"), Some(addr)) => format!(" via {addr}"),
+                                    _ => String::new(),
+                                },
                                 stats.remote_candidate.as_deref().unwrap_or("?"),
                             ) }
                         </p>

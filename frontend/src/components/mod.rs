@@ -5,6 +5,7 @@ mod chat_panel;
 mod files_panel;
 mod incoming_call;
 mod link_indicator;
+mod network_panel;
 mod side_panel;
 mod video_view;
 
@@ -13,5 +14,6 @@ pub use chat_panel::ChatPanel;
 pub use files_panel::{FilesPanel, files_of};
 pub use incoming_call::IncomingCall;
 pub use link_indicator::LinkIndicator;
+pub use network_panel::NetworkPanel;
 pub use side_panel::SidePanel;
 pub use video_view::VideoView;

@@ -1,13 +1,14 @@
-//! The side panel: the users this node can reach (with Call buttons) and its direct peers (add by host:port,
-//! delete), both kept current by the node.
+//! The side panel: this node's address as seen from outside, the users it can reach (with Call buttons) and its
+//! direct peers (add by host:port, delete), all kept current by the node.
 
 use hearsay_shared::call::CallMedia;
-use hearsay_shared::page::{PeerView, UserView};
+use hearsay_shared::page::{NetworkView, PeerView, UserView};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct SidePanelProps {
+    pub network: Option<NetworkView>,
     pub users: Vec<UserView>,
     pub peers: Vec<PeerView>,
     /// Whether a call is under way (Call buttons are then disabled).
@@ -84,6 +85,7 @@ pub fn side_panel(props: &SidePanelProps) -> Html {
     });
     html! {
         <aside class="side-panel">
+            <super::NetworkPanel network={props.network.clone()} />
             <section aria-labelledby="users-heading">
                 <h2 id="users-heading">{ "Users" }</h2>
                 if props.users.is_empty() {

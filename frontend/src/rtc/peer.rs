@@ -1,6 +1,7 @@
 //! One RTCPeerConnection and the closures it calls back into.
 
-use hearsay_shared::call::{IceCandidate, IceServer};
+use hearsay_shared::call::IceCandidate;
+use hearsay_shared::ice::IceServer;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
@@ -145,12 +146,13 @@ impl PeerConnection {
         }
     }
 
-    /// Adds the peer's TURN servers to the configuration (used by later gathering and ICE restarts).
-    pub fn add_ice_servers(&mut self, extra: &[IceServer]) {
-        if extra.is_empty() {
+    /// Replaces the STUN and TURN servers (fresh credentials, or other relays): gathering after an ICE restart
+    /// uses them; allocations already made keep theirs.
+    pub fn set_ice_servers(&mut self, servers: Vec<IceServer>) {
+        if servers == self.ice_servers {
             return;
         }
-        self.ice_servers.extend(extra.iter().cloned());
+        self.ice_servers = servers;
         let _ = self.pc.set_configuration_with_configuration(&configuration(
             &self.ice_servers,
             self.relay_only,

@@ -18,6 +18,10 @@ pub struct CallStats {
     /// `host`, `srflx`, `prflx` or `relay` for each end of the selected candidate pair.
     pub local_candidate: Option<String>,
     pub remote_candidate: Option<String>,
+    /// The local end's address: for a relay candidate, the TURN server's relayed address (whose relay it is).
+    pub local_address: Option<String>,
+    /// For a relay candidate, how the browser reaches its TURN server: `udp`, `tcp` or `tls`.
+    pub relay_protocol: Option<String>,
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -63,12 +67,13 @@ pub async fn collect_stats(pc: &RtcPeerConnection) -> Option<CallStats> {
         }
     }
     if let Some(pair) = selected_pair.and_then(|id| by_id.get(&id)) {
-        let kind = |id: Option<String>| {
-            id.and_then(|id| by_id.get(&id))
-                .and_then(|c| text(c, "candidateType"))
-        };
-        stats.local_candidate = kind(text(pair, "localCandidateId"));
-        stats.remote_candidate = kind(text(pair, "remoteCandidateId"));
+        let local = text(pair, "localCandidateId").and_then(|id| by_id.get(&id));
+        let remote = text(pair, "remoteCandidateId").and_then(|id| by_id.get(&id));
+        stats.local_candidate = local.and_then(|c| text(c, "candidateType"));
+        stats.remote_candidate = remote.and_then(|c| text(c, "candidateType"));
+        // Chromium names the field `address`; older browsers `ip`.
+        stats.local_address = local.and_then(|c| text(c, "address").or_else(|| text(c, "ip")));
+        stats.relay_protocol = local.and_then(|c| text(c, "relayProtocol"));
     }
     Some(stats)
 }

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
     self, DEFAULT_HOP_LIMIT, KeyPrefix, MAX_ADDRS, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES,
-    MAX_RUMORS_PER_DATAGRAM, Packet, PrivateBody, PrivateContent, PrivateMessage, PublicKey,
-    RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
+    MAX_RUMORS_PER_DATAGRAM, MAX_SERVICES, Packet, PrivateBody, PrivateContent, PrivateMessage,
+    PublicKey, RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
 };
 use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore, SeedableRng};
@@ -153,6 +153,9 @@ pub enum Command {
     /// The addresses this node is reachable at changed (e.g. a peer's STUN server told it its public address):
     /// announce them at once, with a new sequence number. At most [`MAX_ADDRS`] are kept.
     SetAddrs(Vec<SocketAddr>),
+    /// The services this node offers others changed (e.g. its STUN and TURN servers turned out to be reachable from
+    /// outside, or not): announce them at once, with a new sequence number. At most [`MAX_SERVICES`] are kept.
+    SetServices(Vec<Service>),
     /// Send a private message; [`Gossip::handle_command`] returns its id, and later an [`Event::Delivered`] or
     /// [`Event::Failed`] names it.
     Send {
@@ -447,6 +450,14 @@ impl Gossip {
                 addrs.truncate(MAX_ADDRS);
                 if addrs != self.config.addrs {
                     self.config.addrs = addrs;
+                    self.announce(now);
+                }
+                Ok(None)
+            }
+            Command::SetServices(mut services) => {
+                services.truncate(MAX_SERVICES);
+                if services != self.config.services {
+                    self.config.services = services;
                     self.announce(now);
                 }
                 Ok(None)

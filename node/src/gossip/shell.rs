@@ -118,6 +118,9 @@ async fn run(
                     }
                 }
                 Output::Event(event) => {
+                    if let Event::Received { from, payload, .. } = &event {
+                        tracing::debug!(from = %from.fingerprint(), bytes = payload.len(), "private message received");
+                    }
                     if matches!(event, Event::PeersChanged | Event::UsersChanged) {
                         lists_changed = true;
                     }
@@ -138,6 +141,9 @@ async fn run(
             },
             request = requests.recv(), if requests_open => match request {
                 Some(Request { cmd, reply }) => {
+                    if let Command::Send { to, payload } = &cmd {
+                        tracing::debug!(to = %to.fingerprint(), bytes = payload.len(), "private message sent");
+                    }
                     let _ = reply.send(gossip.handle_command(std::time::Instant::now(), cmd));
                 }
                 None => requests_open = false,

@@ -78,6 +78,48 @@ pub async fn reflexive_address(
     limit: Duration,
 ) -> anyhow::Result<SocketAddr> {
     let id: [u8; 12] = rand::random();
+    exchange(socket, server, limit, id, |response| {
+        match mapped_address(response, id) {
+            Ok(addr) => Some(Ok(addr)),
+            Err(ClientError::OtherTransaction | ClientError::NotStun) => None,
+            Err(err) => Some(Err(anyhow::anyhow!("STUN server {server}: {err}"))),
+        }
+    })
+    .await
+}
+
+/// Whether anything answers a Binding request at `server` (any response for our transaction, success or error),
+/// asked from a fresh socket that never talked to it: a dial-back probe. Retransmits like
+/// [`reflexive_address`] until an answer or `limit`.
+pub async fn answers(server: SocketAddr, limit: Duration) -> bool {
+    let bind: SocketAddr = if server.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let Ok(socket) = UdpSocket::bind(bind).await else {
+        return false;
+    };
+    let id: [u8; 12] = rand::random();
+    let answered = exchange(&socket, server, limit, id, |response| {
+        let ours =
+            stun_frame(response).is_some_and(|frame| frame.has_cookie && response[8..20] == id);
+        ours.then_some(Ok(()))
+    })
+    .await;
+    answered.is_ok()
+}
+
+/// Sends a Binding request with transaction `id` to `server` and hands every datagram from `server` to `accept`
+/// until it returns an outcome, retransmitting per RFC 8489 §6.2.1 (RTO 500 ms, doubling, at most 4 s) until
+/// `limit`.
+async fn exchange<T>(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    limit: Duration,
+    id: [u8; 12],
+    mut accept: impl FnMut(&[u8]) -> Option<anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     let request = binding_request(id);
     let deadline = tokio::time::Instant::now() + limit;
     let mut rto = Duration::from_millis(500);
@@ -92,10 +134,8 @@ pub async fn reflexive_address(
             if from != server {
                 continue;
             }
-            match mapped_address(&buf[..len], id) {
-                Ok(addr) => return Ok(addr),
-                Err(ClientError::OtherTransaction | ClientError::NotStun) => continue,
-                Err(err) => anyhow::bail!("STUN server {server}: {err}"),
+            if let Some(outcome) = accept(&buf[..len]) {
+                return outcome;
             }
         }
         if tokio::time::Instant::now() >= deadline {
@@ -157,6 +197,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found, client.local_addr().unwrap());
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn answers_tells_a_live_server_from_a_silent_port() {
+        let server = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let server_addr = server.local_addr().unwrap();
+        let task = tokio::spawn(crate::stun::server::serve(
+            server,
+            BindingResponder::default(),
+        ));
+        assert!(answers(server_addr, Duration::from_secs(3)).await);
+        let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        assert!(!answers(silent.local_addr().unwrap(), Duration::from_millis(600)).await);
         task.abort();
     }
 

@@ -4,8 +4,10 @@
 //! no user table, only the secret. Optional static `user:password` pairs (coturn's `-u/-w`) sit beside it.
 //!
 //! - [`TurnSecret::load_or_create`] keeps the per-node secret in the data dir (created on first start, mode 0600).
-//! - [`TurnSecret::mint`] makes fresh credentials; [`Credentials::password_for`] is the server's check, as a pure
-//!   function of the username and the current time.
+//! - [`TurnSecret::mint`] makes fresh credentials; [`Credentials::password_for`] gives the password the server
+//!   checks message integrity with, and [`Credentials::may_allocate`] whether a username may still make a new
+//!   allocation: the expiry is checked on Allocate only, so an allocation made in time lives on while its client
+//!   refreshes it (a call outlives short-lived credentials), but expired credentials allocate nothing new.
 //! - [`Credentials`] implements the `turn` crate's `AuthHandler`, which wants the long-term key
 //!   `MD5(username:realm:password)`.
 
@@ -25,6 +27,9 @@ pub const SECRET_FILE: &str = "turn-secret";
 
 /// Longest username the server looks at; longer ones are refused before any hashing.
 pub const MAX_USERNAME_LEN: usize = 256;
+
+/// The label of the credentials a node mints for its own page (see `turn::ice_servers`).
+pub const OWN_PAGE_LABEL: &str = "page";
 
 /// The node's TURN REST shared secret (a printable string, as coturn's `static-auth-secret` is).
 #[derive(Clone)]
@@ -157,21 +162,49 @@ impl Credentials {
         &self.secret
     }
 
-    /// The password the client must have used for `username` at time `now`.
-    pub fn password_for(&self, username: &str, now: SystemTime) -> Result<String, CredentialError> {
+    /// The password the client must have used for `username` (expired or not: see [`Credentials::may_allocate`]).
+    pub fn password_for(&self, username: &str) -> Result<String, CredentialError> {
         if username.is_empty() || username.len() > MAX_USERNAME_LEN {
             return Err(CredentialError::BadLength);
         }
         if let Some(password) = self.static_users.get(username) {
             return Ok(password.clone());
         }
-        let expiry_text = username.split_once(':').map_or(username, |(t, _)| t);
-        let expiry: u64 = expiry_text.parse().map_err(|_| CredentialError::NotRest)?;
+        rest_expiry(username)?;
+        Ok(self.secret.password(username))
+    }
+
+    /// Whether `username` may make a new allocation at `now`: a static user, or REST credentials not yet expired.
+    pub fn may_allocate(&self, username: &str, now: SystemTime) -> Result<(), CredentialError> {
+        if self.static_users.contains_key(username) {
+            return Ok(());
+        }
+        let expiry = rest_expiry(username)?;
         if expiry < unix_secs(now) {
             return Err(CredentialError::Expired(expiry));
         }
-        Ok(self.secret.password(username))
+        Ok(())
     }
+
+    /// Whether relayed traffic of `username` counts against the bandwidth caps: everyone's but the node's own page
+    /// and the operator's static users.
+    pub fn is_metered(&self, username: &str) -> bool {
+        if self.static_users.contains_key(username) {
+            return false;
+        }
+        username
+            .split_once(':')
+            .is_none_or(|(_, label)| label != OWN_PAGE_LABEL)
+    }
+}
+
+/// The expiry of a REST username `<expiry>[:label]`.
+fn rest_expiry(username: &str) -> Result<u64, CredentialError> {
+    if username.is_empty() || username.len() > MAX_USERNAME_LEN {
+        return Err(CredentialError::BadLength);
+    }
+    let expiry_text = username.split_once(':').map_or(username, |(t, _)| t);
+    expiry_text.parse().map_err(|_| CredentialError::NotRest)
 }
 
 impl ::turn::auth::AuthHandler for Credentials {
@@ -181,7 +214,7 @@ impl ::turn::auth::AuthHandler for Credentials {
         realm: &str,
         src_addr: SocketAddr,
     ) -> Result<Vec<u8>, ::turn::Error> {
-        match self.password_for(username, SystemTime::now()) {
+        match self.password_for(username) {
             Ok(password) => Ok(::turn::auth::generate_auth_key(username, realm, &password)),
             Err(err) => {
                 tracing::debug!(%err, %src_addr, "turn: credentials refused");
@@ -235,17 +268,29 @@ mod tests {
         assert_eq!(minted.username, "1060:page");
         assert_eq!(minted.expires, 1060);
         assert_eq!(
-            creds.password_for(&minted.username, at(1_000)),
+            creds.password_for(&minted.username),
             Ok(minted.password.clone())
         );
+        assert_eq!(creds.may_allocate(&minted.username, at(1_000)), Ok(()));
+        assert_eq!(creds.may_allocate(&minted.username, at(1_060)), Ok(()));
         assert_eq!(
-            creds.password_for(&minted.username, at(1_060)),
-            Ok(minted.password)
-        );
-        assert_eq!(
-            creds.password_for(&minted.username, at(1_061)),
+            creds.may_allocate(&minted.username, at(1_061)),
             Err(CredentialError::Expired(1060))
         );
+        // An allocation made in time keeps its password for refreshes after the expiry.
+        assert_eq!(creds.password_for(&minted.username), Ok(minted.password));
+    }
+
+    #[test]
+    fn every_user_but_the_own_page_and_static_users_is_metered() {
+        let creds = Credentials::new(
+            TurnSecret::new("s3cret-s3cret-s3cret"),
+            HashMap::from([("bob".to_owned(), "pw".to_owned())]),
+        );
+        assert!(!creds.is_metered("1060:page"));
+        assert!(!creds.is_metered("bob"));
+        assert!(creds.is_metered("1060"));
+        assert!(creds.is_metered(&format!("1060:{}", "ab".repeat(32))));
     }
 
     #[test]
@@ -253,7 +298,8 @@ mod tests {
         let creds = Credentials::new(TurnSecret::new("s3cret-s3cret-s3cret"), HashMap::new());
         let minted = creds.secret().mint("", at(5), Duration::from_secs(10));
         assert_eq!(minted.username, "15");
-        assert!(creds.password_for("15", at(5)).is_ok());
+        assert!(creds.password_for("15").is_ok());
+        assert!(creds.may_allocate("15", at(5)).is_ok());
     }
 
     #[test]
@@ -262,23 +308,15 @@ mod tests {
             TurnSecret::new("s3cret-s3cret-s3cret"),
             HashMap::from([("bob".to_owned(), "pw".to_owned())]),
         );
-        assert_eq!(creds.password_for("bob", at(0)), Ok("pw".into()));
+        assert_eq!(creds.password_for("bob"), Ok("pw".into()));
+        assert_eq!(creds.may_allocate("bob", at(u64::MAX / 2)), Ok(()));
+        assert_eq!(creds.password_for("mallory"), Err(CredentialError::NotRest));
+        assert_eq!(creds.password_for(""), Err(CredentialError::BadLength));
         assert_eq!(
-            creds.password_for("mallory", at(0)),
-            Err(CredentialError::NotRest)
-        );
-        assert_eq!(
-            creds.password_for("", at(0)),
+            creds.password_for(&"9".repeat(MAX_USERNAME_LEN + 1)),
             Err(CredentialError::BadLength)
         );
-        assert_eq!(
-            creds.password_for(&"9".repeat(MAX_USERNAME_LEN + 1), at(0)),
-            Err(CredentialError::BadLength)
-        );
-        assert_eq!(
-            creds.password_for("-5:x", at(0)),
-            Err(CredentialError::NotRest)
-        );
+        assert_eq!(creds.password_for("-5:x"), Err(CredentialError::NotRest));
     }
 
     #[test]

@@ -16,6 +16,12 @@
 //!   crate's close notifications come back ([`Gate::allocation_closed`]).
 //! - **Nonce flood**: the crate keeps every nonce it hands out in a map it never sweeps; requests that make it
 //!   issue one (Allocate/Refresh without MESSAGE-INTEGRITY) are rate-limited by a token bucket.
+//! - **Short-lived credentials**: an Allocate whose REST username has expired is answered 401; refreshes,
+//!   permissions and channel binds of an allocation made in time go on (the crate checks their integrity with the
+//!   password, which does not expire), so a call outlives the credentials it started with.
+//! - **Bandwidth caps**: relayed data (ChannelData, Send and Data indications) of metered users
+//!   ([`Credentials::is_metered`]: everyone but the node's own page and static users) is policed by a token bucket
+//!   per username and one for all of them together; what goes over is dropped, as a congested link would.
 //!
 //! Drive the core with [`Gate::inspect_inbound`] for each received datagram (pass it on, drop it, or send the
 //! returned reply), [`Gate::observe_outbound`] for each datagram the crate sends, and
@@ -38,9 +44,12 @@ use crate::stun::wire::{HEADER_LEN, StunAttribute, StunFrame, stun_frame};
 
 const METHOD_ALLOCATE: u16 = 0x003;
 const METHOD_REFRESH: u16 = 0x004;
+const METHOD_SEND: u16 = 0x006;
+const METHOD_DATA: u16 = 0x007;
 const METHOD_CREATE_PERMISSION: u16 = 0x008;
 const METHOD_CHANNEL_BIND: u16 = 0x009;
 const CLASS_REQUEST: u8 = 0;
+const CLASS_INDICATION: u8 = 1;
 /// Message types of the crate's Allocate responses, as they appear on the wire.
 const ALLOCATE_SUCCESS: [u8; 2] = [0x01, 0x03];
 const ALLOCATE_ERROR: [u8; 2] = [0x01, 0x13];
@@ -49,13 +58,41 @@ const ATTR_MESSAGE_INTEGRITY: u16 = 0x0008;
 /// Allocations pending their response are forgotten past this many (a flood of Allocates that never succeed).
 const MAX_PENDING: usize = 4096;
 
-/// Allocation quotas.
+/// Allocation quotas and bandwidth caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quotas {
     /// Live allocations one username may hold.
     pub per_user: usize,
     /// Live allocations on the whole server.
     pub total: usize,
+    /// Relayed bytes per second one metered username may cause, both directions together (`None`: no cap).
+    pub user_bytes_per_sec: Option<u64>,
+    /// Relayed bytes per second of all metered usernames together (`None`: no cap).
+    pub total_bytes_per_sec: Option<u64>,
+}
+
+/// A token bucket of bytes that holds one second's worth: a burst such as a video key frame passes, a sustained
+/// rate above the cap does not.
+#[derive(Debug, Clone, Copy)]
+struct ByteBucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl ByteBucket {
+    fn full(rate: u64, now: Instant) -> Self {
+        Self {
+            tokens: rate as f64,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, rate: u64, now: Instant) {
+        let rate = rate as f64;
+        self.tokens =
+            (self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * rate).min(rate);
+        self.last = now;
+    }
 }
 
 /// A token bucket for the requests that make the crate store a nonce.
@@ -109,6 +146,13 @@ pub struct Gate {
     live: HashMap<SocketAddr, String>,
     per_user: HashMap<String, usize>,
     nonce_budget: NonceBudget,
+    /// Bandwidth buckets of metered usernames with live allocations, and of all of them together.
+    user_buckets: HashMap<String, ByteBucket>,
+    total_bucket: Option<ByteBucket>,
+    /// Relayed datagrams dropped for going over a cap.
+    over_cap_drops: u64,
+    /// Where the gate's monotonic `now` meets the wall clock, to check credential expiry.
+    wall_anchor: (Instant, SystemTime),
 }
 
 impl Gate {
@@ -131,7 +175,67 @@ impl Gate {
                 tokens: NonceBudget::BURST,
                 last: None,
             },
+            user_buckets: HashMap::new(),
+            total_bucket: None,
+            over_cap_drops: 0,
+            wall_anchor: (Instant::now(), SystemTime::now()),
         }
+    }
+
+    /// Relayed datagrams dropped so far for going over a bandwidth cap.
+    pub fn over_cap_drops(&self) -> u64 {
+        self.over_cap_drops
+    }
+
+    fn wall(&self, now: Instant) -> SystemTime {
+        let (at, wall) = self.wall_anchor;
+        match now.checked_duration_since(at) {
+            Some(ahead) => wall + ahead,
+            None => wall - at.duration_since(now),
+        }
+    }
+
+    /// Whether `len` bytes of relayed data from or to `client` fit the caps; counts them if they do.
+    pub fn admit_relayed(&mut self, client: SocketAddr, len: usize, now: Instant) -> bool {
+        let Some(user) = self.live.get(&client) else {
+            return true; // no allocation the gate knows of: the crate has nothing to relay for it either
+        };
+        if !self.credentials.is_metered(user) {
+            return true;
+        }
+        let len = len as f64;
+        let user_fits = match self.quotas.user_bytes_per_sec {
+            Some(rate) => {
+                let bucket = self
+                    .user_buckets
+                    .entry(user.clone())
+                    .or_insert_with(|| ByteBucket::full(rate, now));
+                bucket.refill(rate, now);
+                bucket.tokens >= len
+            }
+            None => true,
+        };
+        let total_fits = match self.quotas.total_bytes_per_sec {
+            Some(rate) => {
+                let bucket = self
+                    .total_bucket
+                    .get_or_insert_with(|| ByteBucket::full(rate, now));
+                bucket.refill(rate, now);
+                bucket.tokens >= len
+            }
+            None => true,
+        };
+        if !(user_fits && total_fits) {
+            self.over_cap_drops += 1;
+            return false;
+        }
+        if let Some(bucket) = self.user_buckets.get_mut(user) {
+            bucket.tokens -= len;
+        }
+        if let Some(bucket) = &mut self.total_bucket {
+            bucket.tokens -= len;
+        }
+        true
     }
 
     /// Live allocations the gate counts.
@@ -145,13 +249,23 @@ impl Gate {
             return Inbound::Drop;
         };
         if first & 0xC0 == 0x40 {
-            return channel_data_verdict(bytes);
+            return match channel_data_verdict(bytes) {
+                Inbound::Pass if !self.admit_relayed(from, bytes.len(), now) => Inbound::Drop,
+                verdict => verdict,
+            };
         }
         let Some(frame) = stun_frame(bytes) else {
             return Inbound::Drop;
         };
         if !frame.has_cookie {
             return Inbound::Drop;
+        }
+        if frame.class() == CLASS_INDICATION && frame.method() == METHOD_SEND {
+            return if self.admit_relayed(from, bytes.len(), now) {
+                Inbound::Pass
+            } else {
+                Inbound::Drop
+            };
         }
         if frame.class() != CLASS_REQUEST {
             return Inbound::Pass;
@@ -162,6 +276,18 @@ impl Gate {
             METHOD_CREATE_PERMISSION | METHOD_CHANNEL_BIND => self.peer_request(bytes, frame),
             _ => Inbound::Pass,
         }
+    }
+
+    /// Whether a datagram the crate sends to client `to` may go: relayed data over a cap may not.
+    pub fn admit_outbound(&mut self, bytes: &[u8], to: SocketAddr, now: Instant) -> bool {
+        let relayed = match bytes.first() {
+            Some(first) if first & 0xC0 == 0x40 => true,
+            Some(_) => stun_frame(bytes).is_some_and(|f| {
+                f.has_cookie && f.class() == CLASS_INDICATION && f.method() == METHOD_DATA
+            }),
+            None => false,
+        };
+        !relayed || self.admit_relayed(to, bytes.len(), now)
     }
 
     /// Notes a datagram the crate sends to `to` (only Allocate responses matter).
@@ -193,6 +319,7 @@ impl Gate {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 self.per_user.remove(user);
+                self.user_buckets.remove(user);
             }
         }
     }
@@ -225,6 +352,10 @@ impl Gate {
             return Inbound::Pass; // the crate answers 437 Allocation Mismatch
         }
         let user = username.name().to_owned();
+        if let Err(err) = self.credentials.may_allocate(&user, self.wall(now)) {
+            tracing::info!(%from, %user, %err, "turn: allocation refused");
+            return self.reply(bytes, frame, 401, "Unauthorized", None);
+        }
         let held = self.per_user.get(&user).copied().unwrap_or(0);
         if held >= self.quotas.per_user || self.live.len() >= self.quotas.total {
             tracing::info!(%from, %user, held, total = self.live.len(), "turn: allocation quota reached");
@@ -301,10 +432,7 @@ impl Gate {
     ) -> Option<MessageIntegrity> {
         let username = request.get_attribute::<Username>()?;
         let realm = Realm::new(self.realm.clone()).ok()?;
-        let password = self
-            .credentials
-            .password_for(username.name(), SystemTime::now())
-            .ok()?;
+        let password = self.credentials.password_for(username.name()).ok()?;
         MessageIntegrity::new_long_term_credential(response, username, &realm, &password).ok()
     }
 }
@@ -421,8 +549,14 @@ impl webrtc_util::Conn for GatedConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> ConnResult<usize> {
-        if buf.len() >= HEADER_LEN && buf[0] == 0x01 {
-            self.gate().observe_outbound(buf, target);
+        {
+            let mut gate = self.gate();
+            if !gate.admit_outbound(buf, target, Instant::now()) {
+                return Ok(buf.len()); // over a cap: dropped, as a congested link would
+            }
+            if buf.len() >= HEADER_LEN && buf[0] == 0x01 {
+                gate.observe_outbound(buf, target);
+            }
         }
         Ok(self.socket.send_to(buf, target).await?)
     }
@@ -456,9 +590,27 @@ mod tests {
     const ID: [u8; 12] = *b"gate-test-id";
 
     fn gate(allow_private: bool, per_user: usize, total: usize) -> Gate {
+        let mut g = capped_gate(per_user, total, None, None);
+        g.policy = PeerPolicy { allow_private };
+        g
+    }
+
+    fn capped_gate(
+        per_user: usize,
+        total: usize,
+        user_cap: Option<u64>,
+        total_cap: Option<u64>,
+    ) -> Gate {
         Gate::new(
-            PeerPolicy { allow_private },
-            Quotas { per_user, total },
+            PeerPolicy {
+                allow_private: false,
+            },
+            Quotas {
+                per_user,
+                total,
+                user_bytes_per_sec: user_cap,
+                total_bytes_per_sec: total_cap,
+            },
             Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
             "realm".into(),
         )
@@ -571,28 +723,28 @@ mod tests {
         let now = Instant::now();
         for port in [1, 2] {
             assert_eq!(
-                g.inspect_inbound(&allocate("100:alice"), client(port), now),
+                g.inspect_inbound(&allocate("4000000000:alice"), client(port), now),
                 Inbound::Pass
             );
             g.observe_outbound(&SUCCESS, client(port));
         }
         assert_eq!(g.live_allocations(), 2);
         assert_eq!(
-            error_code(&g.inspect_inbound(&allocate("100:alice"), client(3), now)),
+            error_code(&g.inspect_inbound(&allocate("4000000000:alice"), client(3), now)),
             Some(486)
         );
         // Another user is not affected; a retransmission from a live client passes (the crate answers it).
         assert_eq!(
-            g.inspect_inbound(&allocate("100:bob"), client(4), now),
+            g.inspect_inbound(&allocate("4000000000:bob"), client(4), now),
             Inbound::Pass
         );
         assert_eq!(
-            g.inspect_inbound(&allocate("100:alice"), client(1), now),
+            g.inspect_inbound(&allocate("4000000000:alice"), client(1), now),
             Inbound::Pass
         );
         g.allocation_closed(client(1));
         assert_eq!(
-            g.inspect_inbound(&allocate("100:alice"), client(3), now),
+            g.inspect_inbound(&allocate("4000000000:alice"), client(3), now),
             Inbound::Pass
         );
     }
@@ -602,7 +754,7 @@ mod tests {
         let mut g = gate(false, 1, 100);
         let now = Instant::now();
         assert_eq!(
-            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            g.inspect_inbound(&allocate("4000000000:a"), client(1), now),
             Inbound::Pass
         );
         let mut error = SUCCESS;
@@ -610,7 +762,7 @@ mod tests {
         g.observe_outbound(&error, client(1));
         assert_eq!(g.live_allocations(), 0);
         assert_eq!(
-            g.inspect_inbound(&allocate("1:a"), client(2), now),
+            g.inspect_inbound(&allocate("4000000000:a"), client(2), now),
             Inbound::Pass
         );
     }
@@ -620,14 +772,95 @@ mod tests {
         let mut g = gate(false, 10, 1);
         let now = Instant::now();
         assert_eq!(
-            g.inspect_inbound(&allocate("1:a"), client(1), now),
+            g.inspect_inbound(&allocate("4000000000:a"), client(1), now),
             Inbound::Pass
         );
         g.observe_outbound(&SUCCESS, client(1));
         assert_eq!(
-            error_code(&g.inspect_inbound(&allocate("1:b"), client(2), now)),
+            error_code(&g.inspect_inbound(&allocate("4000000000:b"), client(2), now)),
             Some(486)
         );
+    }
+
+    #[test]
+    fn expired_credentials_allocate_nothing_new_but_live_allocations_go_on() {
+        let mut g = gate(false, 10, 10);
+        let now = Instant::now();
+        let expired = "1000:old";
+        assert_eq!(
+            error_code(&g.inspect_inbound(&allocate(expired), client(1), now)),
+            Some(401)
+        );
+        assert_eq!(g.live_allocations(), 0);
+        // A refresh of an allocation made while the credentials were valid passes to the crate.
+        let refresh = message(
+            METHOD_REFRESH,
+            vec![Username::new(expired.into()).unwrap().into()],
+            true,
+        );
+        assert_eq!(g.inspect_inbound(&refresh, client(2), now), Inbound::Pass);
+    }
+
+    /// A metered user with a live allocation at `client(port)`.
+    fn live(g: &mut Gate, user: &str, port: u16, now: Instant) {
+        assert_eq!(
+            g.inspect_inbound(&allocate(user), client(port), now),
+            Inbound::Pass
+        );
+        g.observe_outbound(&SUCCESS, client(port));
+    }
+
+    fn channel_data(len: usize) -> Vec<u8> {
+        let mut bytes = vec![0x40, 0x00];
+        bytes.extend_from_slice(&(len as u16).to_be_bytes());
+        bytes.resize(4 + len, 0xab);
+        bytes
+    }
+
+    #[test]
+    fn relayed_data_over_a_users_cap_is_dropped_both_ways_and_the_budget_refills() {
+        let mut g = capped_gate(10, 10, Some(10_000), None);
+        let t0 = Instant::now();
+        live(&mut g, "4000000000:guest", 1, t0);
+        let frame = channel_data(996); // 1000 bytes on the wire
+        let passed = (0..20)
+            .filter(|_| g.inspect_inbound(&frame, client(1), t0) == Inbound::Pass)
+            .count();
+        assert_eq!(passed, 10, "one second's worth passes");
+        assert!(
+            !g.admit_outbound(&frame, client(1), t0),
+            "the cap counts both directions"
+        );
+        assert_eq!(g.over_cap_drops(), 11);
+        let later = t0 + Duration::from_millis(500);
+        let passed = (0..20)
+            .filter(|_| g.admit_outbound(&frame, client(1), later))
+            .count();
+        assert_eq!(passed, 5, "half a second refills half");
+    }
+
+    #[test]
+    fn the_total_cap_is_shared_and_the_own_page_is_not_metered() {
+        let mut g = capped_gate(10, 10, None, Some(5_000));
+        let t0 = Instant::now();
+        live(&mut g, "4000000000:a", 1, t0);
+        live(&mut g, "4000000000:b", 2, t0);
+        live(&mut g, "4000000000:page", 3, t0);
+        let frame = channel_data(996);
+        let a = (0..5)
+            .filter(|_| g.inspect_inbound(&frame, client(1), t0) == Inbound::Pass)
+            .count();
+        let b = (0..5)
+            .filter(|_| g.inspect_inbound(&frame, client(2), t0) == Inbound::Pass)
+            .count();
+        assert_eq!((a, b), (5, 0), "the first user spent the shared budget");
+        let page = (0..50)
+            .filter(|_| g.inspect_inbound(&frame, client(3), t0) == Inbound::Pass)
+            .count();
+        assert_eq!(page, 50, "the node's own page is not counted");
+        // Control messages and unknown clients are never metered.
+        assert!(g.admit_outbound(&SUCCESS, client(2), t0));
+        assert_eq!(g.inspect_inbound(&frame, client(99), t0), Inbound::Pass);
     }
 
     #[test]
@@ -664,10 +897,10 @@ mod tests {
             g.inspect_inbound(&[0x80; 24], client(1), now),
             Inbound::Drop
         );
-        let mut classic = allocate("1:a");
+        let mut classic = allocate("4000000000:a");
         classic[4] = 0;
         assert_eq!(g.inspect_inbound(&classic, client(1), now), Inbound::Drop);
-        let mut bad_len = allocate("1:a");
+        let mut bad_len = allocate("4000000000:a");
         bad_len[3] ^= 4;
         assert_eq!(g.inspect_inbound(&bad_len, client(1), now), Inbound::Drop);
     }

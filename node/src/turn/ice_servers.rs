@@ -1,5 +1,6 @@
-//! The `iceServers` list a node hands out: its STUN server and its TURN server with credentials minted on the
-//! spot from the node's secret. [`IceServerSource::fresh`] is a pure function of the time and a label.
+//! The `iceServers` list of a node's own servers: its STUN server and its TURN server with credentials minted on
+//! the spot from the node's secret, for its own page. [`IceServerSource::fresh`] is a pure function of the time and
+//! a label. (Whether a page gets these or other nodes' servers is the traversal machine's choice.)
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
@@ -8,8 +9,11 @@ use hearsay_shared::ice::{IceServer, IceServers};
 
 use super::credentials::TurnSecret;
 
-/// How long credentials handed to a page stay valid: long enough for a long call, refreshed on every connect.
-pub const PAGE_CREDENTIAL_TTL: Duration = Duration::from_secs(12 * 3600);
+/// How long credentials handed to the node's own page may start allocations. The page gets fresh ones every
+/// [`PAGE_REFRESH`]; an allocation outlives them (the TURN server checks the expiry on Allocate only).
+pub const PAGE_CREDENTIAL_TTL: Duration = Duration::from_secs(3600);
+/// How often a connected page is sent a fresh list.
+pub const PAGE_REFRESH: Duration = Duration::from_secs(20 * 60);
 
 /// Where this node's STUN and TURN servers are reachable, and the secret to mint TURN credentials with.
 #[derive(Debug, Clone)]
@@ -54,6 +58,11 @@ impl IceServerSource {
             expires: minted.expires,
         }
     }
+
+    /// The list for this node's own page.
+    pub fn for_page(&self, now: SystemTime) -> IceServers {
+        self.fresh(super::credentials::OWN_PAGE_LABEL, now, PAGE_CREDENTIAL_TTL)
+    }
 }
 
 #[cfg(test)]
@@ -80,9 +89,7 @@ mod tests {
         let turn = &list.servers[1];
         let creds = Credentials::new(secret, HashMap::new());
         assert_eq!(
-            creds
-                .password_for(turn.username.as_deref().unwrap(), now)
-                .ok(),
+            creds.password_for(turn.username.as_deref().unwrap()).ok(),
             turn.credential.clone()
         );
     }

@@ -19,8 +19,10 @@ pub use origin::AllowedOrigins;
 pub struct NodeInfo {
     pub identity: NodeIdentity,
     pub started: Instant,
-    /// Mints the `iceServers` list (own STUN, own TURN with fresh credentials) sent to the page.
+    /// Mints the `iceServers` list of the node's own servers (STUN, TURN with fresh credentials).
     pub ice: crate::turn::ice_servers::IceServerSource,
+    /// How the node is seen from outside, and whether the page uses its own servers or other nodes'.
+    pub traversal: tokio::sync::watch::Receiver<std::sync::Arc<crate::traversal::Published>>,
     /// Commands to the gossip overlay, and its events and lists for the page.
     pub gossip: crate::gossip::shell::GossipHandle,
     /// Web origins whose pages may open the WebSocket.

@@ -1,7 +1,8 @@
-//! One page's WebSocket: says hello, hands the page its ICE servers (own STUN, own TURN with fresh credentials),
-//! sends heartbeats, keeps the page's peers and users lists current, carries the page's gossip commands (add/delete
-//! peer, send a private message) to the gossip task and private-message events back, and answers every frame it
-//! cannot use with an error while keeping the connection open.
+//! One page's WebSocket: says hello, hands the page the ICE servers the node chose for it (its own STUN and TURN
+//! with fresh credentials, or reachable nodes' with the credentials they lent) and how the node is seen from
+//! outside, sends heartbeats, keeps the page's peers and users lists current, carries the page's gossip commands
+//! (add/delete peer, send a private message) to the gossip task and private-message events back, and answers every
+//! frame it cannot use with an error while keeping the connection open. Node-to-node messages never reach it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use warp::ws::{Message, WebSocket};
 use super::NodeInfo;
 use crate::gossip::shell::{GossipHandle, Snapshot};
 use crate::gossip::{Command, Event};
+use crate::traversal::IceChoice;
 
 /// How often the peers list is re-sent so "last heard" stays current even when nothing else changes.
 const PEERS_REFRESH: Duration = Duration::from_secs(2);
@@ -28,6 +30,7 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     let gossip = node.gossip.clone();
     let mut snapshots = gossip.snapshot();
     let mut events = gossip.events();
+    let mut traversal = node.traversal.clone();
     let mut first = vec![
         ServerMsg::Hello(node.identity.clone()),
         ServerMsg::GossipInfo(GossipIdentity {
@@ -36,6 +39,7 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
             addr: gossip.local_addr.to_string(),
         }),
         ice_servers(&node),
+        ServerMsg::Network(traversal.borrow_and_update().view.clone()),
     ];
     let snapshot = snapshots.borrow_and_update().clone();
     first.extend(lists(&snapshot));
@@ -51,6 +55,8 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     heartbeat.tick().await; // the first tick is immediate; hello already said we are here
     let mut refresh = tokio::time::interval(PEERS_REFRESH);
     refresh.tick().await;
+    let mut fresh_credentials = tokio::time::interval(crate::turn::ice_servers::PAGE_REFRESH);
+    fresh_credentials.tick().await;
     loop {
         let replies: Vec<ServerMsg> = tokio::select! {
             _ = heartbeat.tick() => vec![ServerMsg::Heartbeat {
@@ -59,6 +65,14 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
             _ = refresh.tick() => {
                 let snapshot = snapshots.borrow().clone();
                 vec![peers_msg(&snapshot)]
+            }
+            _ = fresh_credentials.tick() => vec![ice_servers(&node)],
+            changed = traversal.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let view = traversal.borrow_and_update().view.clone();
+                vec![ice_servers(&node), ServerMsg::Network(view)]
             }
             changed = snapshots.changed() => {
                 if changed.is_err() {
@@ -150,6 +164,7 @@ fn users_of(snapshot: &Snapshot) -> Vec<UserView> {
 fn event_msg(event: Event, snapshot: &Snapshot) -> Option<ServerMsg> {
     match event {
         Event::PeersChanged | Event::UsersChanged => None, // carried by the snapshot
+        Event::Received { payload, .. } if hearsay_shared::node_msg::is_node_msg(&payload) => None,
         Event::Received {
             from,
             message_id,
@@ -180,13 +195,13 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
     }
 }
 
-/// A fresh ICE server list for this node's page.
+/// The ICE servers the node chose for its page: its own with fresh credentials, or the relays' it was lent.
 fn ice_servers(node: &NodeInfo) -> ServerMsg {
-    ServerMsg::IceServers(node.ice.fresh(
-        "page",
-        SystemTime::now(),
-        crate::turn::ice_servers::PAGE_CREDENTIAL_TTL,
-    ))
+    let choice = node.traversal.borrow().ice.clone();
+    ServerMsg::IceServers(match choice {
+        IceChoice::Own => node.ice.for_page(SystemTime::now()),
+        IceChoice::Relays(servers) => servers,
+    })
 }
 
 /// Carries one decoded page message to the gossip task and says what to answer.

@@ -1,0 +1,168 @@
+//! Calls between homes: each person's node and browser run on a host of a network-namespace testbed — on the
+//! public internet, behind a port-restricted cone NAT, or behind a symmetric NAT — with one public node ("hub") as
+//! everyone's bootstrap peer. Each pairing must connect with audio and video both ways using only what the nodes
+//! found over gossip (STUN and TURN of reachable nodes, credentials lent by signed private messages); the test
+//! reads the selected candidate pair from getStats and checks it is direct where hole punching works and relayed
+//! through the hub's TURN where it cannot. Each test prints its row: the pair, hearsay's set-up time, and a plain
+//! WebRTC call over the same NATs with coturn on the hub (the control), measured in the same run.
+//!
+//! Needs root (CI runs as root); fails saying so otherwise.
+
+use hearsay_tests::call_page::{CallPath, Person};
+use hearsay_tests::netbed::{Host, Nat, Testbed};
+use hearsay_tests::plain_call::{Coturn, plain_call};
+use hearsay_tests::{Browser, Node};
+
+/// A testbed with the hub and two people on it. Fields drop in order: browsers and nodes before the testbed.
+struct Homes {
+    a: Person,
+    b: Person,
+    _hub: Node,
+    hub_host: Host,
+    bed: Testbed,
+}
+
+async fn homes(caller: Nat, callee: Nat) -> anyhow::Result<Homes> {
+    let mut bed = Testbed::new()?;
+    let hub_host = bed.add_host("hub", Nat::Public)?;
+    let a_host = bed.add_host("alice", caller)?;
+    let b_host = bed.add_host("bob", callee)?;
+    let hub = Node::start_in_namespace(&hub_host.ns, "hub", &[]).await?;
+    let bootstrap = hub_host.gossip_addr().to_string();
+    let a = Node::start_in_namespace(&a_host.ns, "alice", &["--peers", &bootstrap]).await?;
+    let b = Node::start_in_namespace(&b_host.ns, "bob", &["--peers", &bootstrap]).await?;
+    let a = Person::open_in(a, Browser::start_in_namespace(&a_host.ns).await?, "").await?;
+    let b = Person::open_in(
+        b,
+        Browser::start_in_namespace(&b_host.ns).await?,
+        "?auto-accept",
+    )
+    .await?;
+    for (p, host) in [(&a, &a_host), (&b, &b_host)] {
+        let reachable = p.wait_network_known().await?;
+        let expected = if host.nat == Nat::Public { "yes" } else { "no" };
+        anyhow::ensure!(
+            reachable == expected,
+            "{} ({}) shows reachable from outside: {reachable}, expected {expected}",
+            host.name,
+            host.nat.label()
+        );
+    }
+    Ok(Homes {
+        a,
+        b,
+        _hub: hub,
+        hub_host,
+        bed,
+    })
+}
+
+/// What a pairing must show.
+enum Expect {
+    /// Hole punching works: neither end may be a relay candidate.
+    Direct,
+    /// It cannot: one end is a relay candidate on the hub's TURN.
+    RelayedByHub,
+}
+
+async fn pairing(caller: Nat, callee: Nat, expect: Expect) -> anyhow::Result<()> {
+    let h = homes(caller, callee).await?;
+    let setup_ms = match h.a.timed_call(&h.b, "video").await {
+        Ok(ms) => ms,
+        Err(err) => {
+            let caller_notice = h.a.browser.text("#call-notice").await.ok().flatten();
+            let callee_notice = h.b.browser.text("#call-notice").await.ok().flatten();
+            anyhow::bail!(
+                "{err:#}; caller's notice {caller_notice:?}, callee's notice {callee_notice:?}"
+            );
+        }
+    };
+    h.b.wait_phase("in_call").await?;
+    h.a.wait_media_flowing().await?;
+    h.b.wait_media_flowing().await?;
+    let hub_ip = h.hub_host.public_ip.to_string();
+    let paths: Vec<CallPath> = match expect {
+        Expect::Direct => {
+            let mut paths = Vec::new();
+            for p in [&h.a, &h.b] {
+                paths.push(
+                    p.wait_path("direct (no relay)", |path| !path.relayed())
+                        .await?,
+                );
+            }
+            paths
+        }
+        Expect::RelayedByHub => {
+            let mut paths = Vec::new();
+            for p in [&h.a, &h.b] {
+                paths.push(p.wait_path("known", |_| true).await?);
+            }
+            anyhow::ensure!(
+                paths.iter().all(CallPath::relayed),
+                "{}×{} cannot punch through, yet the path is {} / {}",
+                caller.label(),
+                callee.label(),
+                paths[0],
+                paths[1]
+            );
+            let via_hub = paths
+                .iter()
+                .any(|p| p.local == "relay" && p.local_address == hub_ip);
+            anyhow::ensure!(
+                via_hub,
+                "the relay must be the hub's TURN ({hub_ip}): {} / {}",
+                paths[0],
+                paths[1]
+            );
+            paths
+        }
+    };
+    h.a.click("#hang-up").await?;
+    h.a.wait_phase("ended:HungUpByYou").await?;
+    h.b.wait_phase("ended:HungUpByPeer").await?;
+
+    let coturn = Coturn::start(&h.hub_host).await?;
+    let (control_ms, control_path) = plain_call(&h.a, &h.b, &coturn).await?;
+    println!(
+        "nat matrix | {:>9} × {:<9} | hearsay {} / {} | set-up {:.0} ms | control (plain WebRTC, coturn) {} | {:.0} ms",
+        caller.label(),
+        callee.label(),
+        paths[0],
+        paths[1],
+        setup_ms,
+        control_path,
+        control_ms
+    );
+    drop(coturn);
+    let Homes {
+        a, b, _hub, bed, ..
+    } = h;
+    drop((a, b, _hub));
+    drop(bed);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_and_public_call_host_to_host() -> anyhow::Result<()> {
+    pairing(Nat::Public, Nat::Public, Expect::Direct).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cone_and_cone_punch_through_without_a_relay() -> anyhow::Result<()> {
+    pairing(Nat::Cone, Nat::Cone, Expect::Direct).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_and_symmetric_connect_directly() -> anyhow::Result<()> {
+    pairing(Nat::Public, Nat::Symmetric, Expect::Direct).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cone_and_symmetric_relay_through_the_hub() -> anyhow::Result<()> {
+    pairing(Nat::Cone, Nat::Symmetric, Expect::RelayedByHub).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symmetric_and_symmetric_relay_through_the_hub() -> anyhow::Result<()> {
+    pairing(Nat::Symmetric, Nat::Symmetric, Expect::RelayedByHub).await
+}
