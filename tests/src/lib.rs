@@ -102,8 +102,10 @@ pub fn artifacts_dir() -> PathBuf {
 /// A running `hearsay` process.
 pub struct Node {
     pub name: String,
-    /// The page URL the node printed, e.g. `https://127.0.0.1:41234/`.
+    /// The page URL the node printed, e.g. `https://127.0.0.1:41234/` (for a browser where the node runs).
     pub url: String,
+    /// Where this test process reaches the page's server (through a [`netbed::Forward`] for a node in a
+    /// namespace).
     pub web: SocketAddr,
     /// The STUN server's UDP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
     pub stun: SocketAddr,
@@ -118,6 +120,8 @@ pub struct Node {
     extra_args: Vec<String>,
     /// The network namespace the node runs in (a testbed host), if not the test's own.
     netns: Option<String>,
+    /// How this process reaches the page's server in that namespace.
+    _web_forward: Option<netbed::Forward>,
 }
 
 impl Node {
@@ -142,6 +146,7 @@ impl Node {
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             netns: None,
+            _web_forward: None,
         };
         node.spawn().await?;
         Ok(node)
@@ -167,8 +172,12 @@ impl Node {
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             netns: Some(netns.to_owned()),
+            _web_forward: None,
         };
         node.spawn().await?;
+        let forward = netbed::Forward::start(netns, 8443)?;
+        node.web = SocketAddr::from((Ipv4Addr::LOCALHOST, forward.port));
+        node._web_forward = Some(forward);
         Ok(node)
     }
 
@@ -216,7 +225,10 @@ impl Node {
             .arg("--data-dir")
             .arg(self.data_dir.path())
             .arg("--web")
-            .arg(self.web.to_string())
+            .arg(match self.netns {
+                Some(_) => "127.0.0.1:8443".to_owned(),
+                None => self.web.to_string(),
+            })
             // Ports are free ones on first start and the same ones on a restart, so peers find the node again.
             .args([
                 "--stun",

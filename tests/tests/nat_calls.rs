@@ -47,6 +47,14 @@ async fn homes(caller: Nat, callee: Nat) -> anyhow::Result<Homes> {
             host.name,
             host.nat.label()
         );
+        // The address to hand a friend is the one the internet sees, not the LAN's.
+        let shown = p.browser.text(".own-addr").await?.unwrap_or_default();
+        anyhow::ensure!(
+            shown == format!("{}:5000", host.public_ip),
+            "{}'s page gives {shown:?} as its address; peers see it at {}",
+            host.name,
+            host.public_ip
+        );
     }
     Ok(Homes {
         a,

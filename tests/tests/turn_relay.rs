@@ -1,6 +1,6 @@
 //! coturn's `turnutils_uclient` relays through a real node's TURN server to `turnutils_peer` without loss, with
 //! TURN REST credentials and with a static user; without credentials, past the quota, or towards loopback without
-//! `--relay-allow-private`, the server refuses.
+//! `--relay-allow-private`, the server refuses; over the per-user bandwidth cap, what goes over is dropped.
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::Duration;
@@ -20,6 +20,17 @@ fn uclient_args(
     messages: u32,
     auth: &[String],
 ) -> Vec<String> {
+    sized_uclient_args(node, peer, clients, messages, 170, auth)
+}
+
+fn sized_uclient_args(
+    node: &Node,
+    peer: u16,
+    clients: u32,
+    messages: u32,
+    bytes: u32,
+    auth: &[String],
+) -> Vec<String> {
     let mut args: Vec<String> = auth.to_vec();
     args.extend(
         [
@@ -35,7 +46,7 @@ fn uclient_args(
             "-n",
             &messages.to_string(),
             "-l",
-            "170",
+            &bytes.to_string(),
             "127.0.0.1",
         ]
         .map(String::from),
@@ -202,6 +213,47 @@ async fn allocations_past_the_per_user_quota_get_486() -> anyhow::Result<()> {
     assert!(
         out.contains("486"),
         "expected 486 Allocation Quota Reached:\n{out}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_traffic_over_the_per_user_cap_is_dropped() -> anyhow::Result<()> {
+    // 400 round trips of 1000 bytes: ~800 KB through the relay in a second or two.
+    let run = |node: &Node, peer: u16, auth: Vec<String>| {
+        let args = sized_uclient_args(node, peer, 1, 400, 1000, &auth);
+        async move {
+            let (status, out) =
+                run_bounded("turnutils_uclient", "coturn", &args, TOOL_LIMIT).await?;
+            let report = parse_uclient(&out)
+                .unwrap_or_else(|| panic!("uclient did not finish a run ({status}):\n{out}"));
+            anyhow::Ok((report, out))
+        }
+    };
+    let uncapped = Node::start_with(
+        "turn-uncapped",
+        &["--relay-allow-private", "--relay-user-kbps", "0"],
+    )
+    .await?;
+    let peer = TurnPeer::start().await?;
+    let (report, out) = run(
+        &uncapped,
+        peer.port,
+        vec!["-W".into(), uncapped.turn_secret()?],
+    )
+    .await?;
+    assert_eq!(report.lost, 0, "without a cap nothing is lost:\n{out}");
+
+    // 100 kbit/s is 12.5 KB/s both ways together: most of the run must be dropped.
+    let capped = Node::start_with(
+        "turn-capped",
+        &["--relay-allow-private", "--relay-user-kbps", "100"],
+    )
+    .await?;
+    let (report, out) = run(&capped, peer.port, vec!["-W".into(), capped.turn_secret()?]).await?;
+    assert!(
+        report.lost * 2 > report.sent && report.received > 0,
+        "over the cap most is dropped, within it some passes:\n{out}"
     );
     Ok(())
 }

@@ -59,7 +59,10 @@ pub struct Timing {
     pub forget_routes_after: Duration,
     /// A peer not heard from for this long stops being live.
     pub peer_silence: Duration,
-    /// Every peer gets something at least this often, so it knows we are alive.
+    /// Every peer gets something at least this often, whatever else the engine sends or stops sending: the peer
+    /// knows we are alive, and the UDP mapping of a NAT between us stays open, so a node behind a home router
+    /// stays reachable through its peer. Home routers drop idle UDP mappings after as little as 30 s (RFC 4787
+    /// REQ-5 asks for 2 minutes; many give less); this must stay well below that, and below `peer_silence`.
     pub keepalive: Duration,
     pub retry: RetryPolicy,
     pub reassembly_timeout: Duration,
@@ -479,6 +482,7 @@ impl Gossip {
             self.tick(now);
             self.next_tick = now + self.config.timing.anti_entropy;
         }
+        self.send_keepalives(now);
         if self.flush_at.is_some_and(|at| now >= at) {
             self.flush_pending(now);
         }
@@ -508,6 +512,9 @@ impl Gossip {
 
     fn next_wake(&self) -> Instant {
         let mut at = self.next_tick.min(self.next_announce);
+        if let Some(t) = self.peers.next_keepalive(self.config.timing.keepalive) {
+            at = at.min(t);
+        }
         if let Some(t) = self.outbox.next_deadline() {
             at = at.min(t);
         }
@@ -559,7 +566,11 @@ impl Gossip {
             self.status_cursor = next.unwrap_or(KeyPrefix::MIN);
             self.send_packet(now, peer, &Packet::Status(status));
         }
-        // Keepalive: every peer hears from us now and then, even the silent ones we were asked to keep.
+    }
+
+    /// Keepalive: every peer hears from us now and then, even the silent ones we were asked to keep. Scheduled on
+    /// its own timer, not the anti-entropy period, so NAT mappings stay open whatever the other periods are.
+    fn send_keepalives(&mut self, now: Instant) {
         for peer in self
             .peers
             .due_for_keepalive(now, self.config.timing.keepalive)

@@ -163,6 +163,14 @@ impl PeerTable {
         }
     }
 
+    /// When the next peer falls due for a keepalive (see [`PeerTable::due_for_keepalive`]).
+    pub fn next_keepalive(&self, every: Duration) -> Option<Instant> {
+        self.peers
+            .values()
+            .filter_map(|p| p.last_sent.map(|at| at + every))
+            .min()
+    }
+
     /// Every peer not sent anything within `every`.
     pub fn due_for_keepalive(&self, now: Instant, every: Duration) -> Vec<SocketAddr> {
         self.peers
