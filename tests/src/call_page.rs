@@ -283,6 +283,19 @@ impl Person {
         Ok(reachable)
     }
 
+    /// Opens and closes the camera and microphone once, so a timed call after it measures the call, not the
+    /// browser's first start of its capture devices (~150 ms here, paid once per browser).
+    pub async fn warm_up_devices(&self) -> anyhow::Result<()> {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            navigator.mediaDevices.getUserMedia({audio: true, video: true})
+                .then(m => { m.getTracks().forEach(t => t.stop()); done(true); }, e => done(String(e)));
+        "#;
+        let r = self.browser.client.execute_async(script, vec![]).await?;
+        anyhow::ensure!(r == true, "the camera and microphone did not open: {r}");
+        Ok(())
+    }
+
     /// Clicks Call (`video` or `audio`) on `other` and returns the milliseconds until this page shows the call
     /// connected (ICE connected), measured in the page.
     pub async fn timed_call(&self, other: &Person, kind: &str) -> anyhow::Result<f64> {
