@@ -8,7 +8,7 @@ use hearsay_shared::page::{
 };
 use yew::Reducible;
 
-use crate::call::controller::CallView;
+use crate::call::view::CallView;
 
 /// The link between the page and its node.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +39,7 @@ pub struct PageState {
     pub node: Option<NodeIdentity>,
     /// The last error the node reported or the page hit, for the status line.
     pub last_error: Option<String>,
-    /// The call, as the call controller last published it.
+    /// The call, as the call runtime last published it.
     pub call: CallView,
     /// This node on the overlay (key, fingerprint, gossip address).
     pub gossip: Option<GossipIdentity>,
@@ -74,7 +74,7 @@ pub enum Action {
     BadFrame(String),
     /// The connection closed or could not be opened.
     Lost { attempt: u32, retry_in_ms: u32 },
-    /// The call controller published a new view of the call.
+    /// The call runtime published a new view of the call.
     Call(Box<CallView>),
 }
 
@@ -118,7 +118,7 @@ impl PageState {
                 });
                 self.users = users;
             }
-            // Calls are the call controller's business; it receives these directly.
+            // Calls are the call runtime's business; it receives these too.
             ServerMsg::Heartbeat { .. }
             | ServerMsg::IceServers(_)
             | ServerMsg::PrivateAccepted { .. }
@@ -210,7 +210,7 @@ mod tests {
 
     fn user(name: &str, reachable: bool) -> UserView {
         UserView {
-            key: name.repeat(64 / name.len()),
+            key: hearsay_shared::gossip::PublicKey([name.len() as u8; 32]),
             name: name.into(),
             fingerprint: "ab:cd".into(),
             hops: reachable.then_some(1),

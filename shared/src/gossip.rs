@@ -51,9 +51,35 @@ pub const DEFAULT_HOP_LIMIT: u8 = 10;
 const ROUTE_TAG: &[u8] = b"hearsay gossip route v1\0";
 const PRIVATE_TAG: &[u8] = b"hearsay gossip private v1\0";
 
-/// An Ed25519 public key: who a user is.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// An Ed25519 public key: who a user is. In binary formats (the gossip wire) it is its 32 bytes; in text formats
+/// (the page's JSON) it is 64 lowercase hex digits, so JavaScript and people can read it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey(pub [u8; 32]);
+
+impl Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_hex())
+        } else {
+            serializer.serialize_newtype_struct("PublicKey", &self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+            PublicKey::from_hex(&text)
+                .ok_or_else(|| serde::de::Error::custom("a user key is 64 hex digits"))
+        } else {
+            #[derive(Deserialize)]
+            #[serde(rename = "PublicKey")]
+            struct Bytes([u8; 32]);
+            Ok(PublicKey(Bytes::deserialize(deserializer)?.0))
+        }
+    }
+}
 
 impl PublicKey {
     /// The first 8 bytes, which status messages use to name an origin compactly.
@@ -65,7 +91,7 @@ impl PublicKey {
 
     /// A short form for people to tell equal names apart, e.g. `1a2b:3c4d:5e6f:7081`.
     pub fn fingerprint(&self) -> String {
-        let hex = to_hex(&self.0[..8]);
+        let hex = hex::encode(&self.0[..8]);
         format!(
             "{}:{}:{}:{}",
             &hex[0..4],
@@ -77,20 +103,21 @@ impl PublicKey {
 
     /// The full key as 64 lowercase hex digits (how the page names users).
     pub fn to_hex(&self) -> String {
-        to_hex(&self.0)
+        hex::encode(self.0)
     }
 
     /// Parses 64 hex digits.
     pub fn from_hex(text: &str) -> Option<Self> {
-        let text = text.trim();
-        if text.len() != 64 || !text.is_ascii() {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
+        hex::decode_to_slice(text.trim(), &mut out).ok()?;
         Some(Self(out))
+    }
+}
+
+/// The full key in hex, as the page and people see it.
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
     }
 }
 
@@ -98,10 +125,6 @@ impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({})", self.fingerprint())
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first 8 bytes of a [`PublicKey`]; ordered like the keys they come from.
@@ -147,7 +170,7 @@ impl Signature {
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({}…)", to_hex(&self.r[..4]))
+        write!(f, "Signature({}…)", hex::encode(&self.r[..4]))
     }
 }
 
@@ -575,5 +598,22 @@ mod tests {
         assert_eq!(PublicKey::from_hex("zz"), None);
         assert_eq!(PublicKey::from_hex(&"é".repeat(32)), None);
         assert!(k.prefix() < PublicKey([0xff; 32]).prefix());
+    }
+
+    #[test]
+    fn keys_are_hex_in_json_and_32_bytes_on_the_wire() {
+        let k = PublicKey([0xab; 32]);
+        assert_eq!(
+            serde_json::to_string(&k).unwrap(),
+            format!("\"{}\"", "ab".repeat(32))
+        );
+        assert_eq!(
+            serde_json::from_str::<PublicKey>(&format!("\"{}\"", "ab".repeat(32))).unwrap(),
+            k
+        );
+        assert!(serde_json::from_str::<PublicKey>("\"abc\"").is_err());
+        let bytes = postcard::to_allocvec(&k).unwrap();
+        assert_eq!(bytes, [0xab; 32], "no length prefix: a fixed array");
+        assert_eq!(postcard::from_bytes::<PublicKey>(&bytes).unwrap(), k);
     }
 }

@@ -6,7 +6,42 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::gossip::PublicKey;
 use crate::ice::IceServers;
+
+/// The node's id of a private message on its way: a `u64`, written as a decimal string in JSON because JavaScript
+/// numbers lose integers above 2^53.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(pub u64);
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for MessageId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(&self.0)
+        } else {
+            serializer.serialize_u64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+            text.parse()
+                .map(MessageId)
+                .map_err(|_| serde::de::Error::custom("a message id is a decimal u64 in a string"))
+        } else {
+            u64::deserialize(deserializer).map(MessageId)
+        }
+    }
+}
 
 /// The version of this protocol. Bumped on any incompatible change; a peer speaking another version gets
 /// [`ErrorCode::UnsupportedVersion`].
@@ -47,8 +82,8 @@ pub struct NodeIdentity {
 /// This node on the gossip overlay, told to the page right after [`ServerMsg::Hello`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GossipIdentity {
-    /// The node's public key, 64 hex digits (how other users address it).
-    pub key: String,
+    /// The node's public key (64 hex digits in JSON): how other users address it.
+    pub key: PublicKey,
     /// Short form of the key, e.g. `1a2b:3c4d:5e6f:7081`.
     pub fingerprint: String,
     /// The UDP address the gossip socket is bound to.
@@ -71,8 +106,8 @@ pub struct PeerView {
 /// A user known through the overlay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
-    /// Public key, 64 hex digits: what [`ClientMsg::SendPrivate`] takes as `to`.
-    pub key: String,
+    /// Public key (64 hex digits in JSON): what [`ClientMsg::SendPrivate`] takes as `to`.
+    pub key: PublicKey,
     pub name: String,
     pub fingerprint: String,
     /// Hops away, when reachable.
@@ -117,18 +152,18 @@ pub enum ServerMsg {
     /// The whole users list, sent on connect and whenever it changes.
     Users { users: Vec<UserView> },
     /// A [`ClientMsg::SendPrivate`] was accepted and is on its way as `message_id`.
-    PrivateAccepted { request: u32, message_id: String },
+    PrivateAccepted { request: u32, message_id: MessageId },
     /// Every part of the message reached its destination (acknowledged end to end).
-    PrivateDelivered { message_id: String },
+    PrivateDelivered { message_id: MessageId },
     /// The message could not be delivered before its deadline.
-    PrivateFailed { message_id: String },
+    PrivateFailed { message_id: MessageId },
     /// A private message for this node's user.
     PrivateReceived {
-        /// Sender's key (64 hex digits).
-        from: String,
+        /// Sender's key, as the gossip layer verified it.
+        from: PublicKey,
         /// Sender's name, if the sender is a known user.
         from_name: Option<String>,
-        message_id: String,
+        message_id: MessageId,
         /// The payload as text (invalid UTF-8 is replaced).
         payload: String,
     },
@@ -165,7 +200,7 @@ pub enum ClientMsg {
     /// error's message.
     SendPrivate {
         request: u32,
-        to: String,
+        to: PublicKey,
         payload: String,
     },
 }
@@ -323,7 +358,7 @@ mod tests {
                 expires: 1_700_000_000,
             }),
             ServerMsg::GossipInfo(GossipIdentity {
-                key: "ab".repeat(32),
+                key: PublicKey([0xab; 32]),
                 fingerprint: "abab:abab:abab:abab".into(),
                 addr: "127.0.0.1:5000".into(),
             }),
@@ -337,7 +372,7 @@ mod tests {
             },
             ServerMsg::Users {
                 users: vec![UserView {
-                    key: "cd".repeat(32),
+                    key: PublicKey([0xcd; 32]),
                     name: "bob".into(),
                     fingerprint: "cdcd:cdcd:cdcd:cdcd".into(),
                     hops: Some(2),
@@ -346,18 +381,18 @@ mod tests {
             },
             ServerMsg::PrivateAccepted {
                 request: 1,
-                message_id: "99".into(),
+                message_id: MessageId(99),
             },
             ServerMsg::PrivateDelivered {
-                message_id: "99".into(),
+                message_id: MessageId(u64::MAX),
             },
             ServerMsg::PrivateFailed {
-                message_id: "99".into(),
+                message_id: MessageId(99),
             },
             ServerMsg::PrivateReceived {
-                from: "cd".repeat(32),
+                from: PublicKey([0xcd; 32]),
                 from_name: None,
-                message_id: "7".into(),
+                message_id: MessageId(7),
                 payload: "v=0".into(),
             },
             ServerMsg::Error {
@@ -391,7 +426,7 @@ mod tests {
             },
             ClientMsg::SendPrivate {
                 request: 3,
-                to: "ab".repeat(32),
+                to: PublicKey([0xab; 32]),
                 payload: "hi".into(),
             },
         ];
@@ -401,6 +436,23 @@ mod tests {
         assert_eq!(
             encode(ClientMsg::AddPeer { addr: "h:1".into() }),
             r#"{"v":1,"msg":{"type":"add_peer","addr":"h:1"}}"#
+        );
+    }
+
+    #[test]
+    fn keys_and_message_ids_are_strings_in_json() {
+        let text = encode(ServerMsg::PrivateDelivered {
+            message_id: MessageId(u64::MAX),
+        });
+        assert!(
+            text.contains(r#""message_id":"18446744073709551615""#),
+            "{text}"
+        );
+        let bad_key =
+            r#"{"v":1,"msg":{"type":"send_private","request":1,"to":"xyz","payload":"p"}}"#;
+        assert_eq!(
+            decode_client(bad_key).unwrap_err().code(),
+            ErrorCode::BadMessage
         );
     }
 

@@ -323,7 +323,7 @@ impl Person {
         let r = self
             .browser
             .client
-            .execute_async(script, vec![other.node.key.clone().into(), kind.into()])
+            .execute_async(script, vec![other.node.key.to_hex().into(), kind.into()])
             .await
             .context("timing a call")?;
         r["ms"]

@@ -113,8 +113,8 @@ pub struct Node {
     pub turn: SocketAddr,
     /// The gossip socket's UDP address (kept across restarts).
     pub gossip: SocketAddr,
-    /// The node's public key, 64 hex digits: how other users address it.
-    pub key: String,
+    /// The node's public key: how other users address it.
+    pub key: hearsay_shared::gossip::PublicKey,
     data_dir: tempfile::TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
@@ -141,7 +141,7 @@ impl Node {
             stun: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             turn: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             gossip: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            key: String::new(),
+            key: hearsay_shared::gossip::PublicKey([0; 32]),
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -167,7 +167,7 @@ impl Node {
             stun: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3478)),
             turn: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3479)),
             gossip: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5000)),
-            key: String::new(),
+            key: hearsay_shared::gossip::PublicKey([0; 32]),
             data_dir,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -279,7 +279,9 @@ impl Node {
         self.stun = stun.context("node printed no STUN address before its page URL")?;
         self.turn = turn.context("node printed no TURN address before its page URL")?;
         self.gossip = gossip.context("node printed no gossip address before its page URL")?;
-        self.key = key.context("node printed no key before its page URL")?;
+        self.key = key
+            .and_then(|hex: String| hearsay_shared::gossip::PublicKey::from_hex(&hex))
+            .context("node printed no key (64 hex digits) before its page URL")?;
         // Keep draining stdout so the node never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use hearsay_shared::page::{self, ClientMsg, PeerView, ServerMsg, UserView};
+use hearsay_shared::gossip::PublicKey;
+use hearsay_shared::page::{self, ClientMsg, MessageId, PeerView, ServerMsg, UserView};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::net::TcpStream;
@@ -23,7 +24,7 @@ use crate::Node;
 pub struct PageSocket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The node's key, from its `GossipInfo`.
-    pub key: String,
+    pub key: PublicKey,
     /// The last peers list the node sent.
     pub peers: Vec<PeerView>,
     /// The last users list the node sent.
@@ -67,7 +68,7 @@ impl PageSocket {
         .with_context(|| format!("connecting to {url}"))??;
         let mut socket = Self {
             ws,
-            key: String::new(),
+            key: PublicKey([0; 32]),
             peers: Vec::new(),
             users: Vec::new(),
         };
@@ -76,7 +77,7 @@ impl PageSocket {
                 "the node's GossipInfo",
                 Duration::from_secs(10),
                 |m| match m {
-                    ServerMsg::GossipInfo(info) => Some(info.key.clone()),
+                    ServerMsg::GossipInfo(info) => Some(info.key),
                     _ => None,
                 },
             )
@@ -162,17 +163,21 @@ impl PageSocket {
     }
 
     /// Whether the user with `key` is listed as reachable.
-    pub fn reachable(&self, key: &str) -> bool {
+    pub fn reachable(&self, key: PublicKey) -> bool {
         self.users.iter().any(|u| u.key == key && u.reachable)
     }
 
     /// Sends `payload` to `to` and returns the node's message id once it has been accepted.
-    pub async fn send_private(&mut self, to: &str, payload: &str) -> anyhow::Result<String> {
+    pub async fn send_private(
+        &mut self,
+        to: PublicKey,
+        payload: &str,
+    ) -> anyhow::Result<MessageId> {
         static REQUEST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
         let request = REQUEST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.send(ClientMsg::SendPrivate {
             request,
-            to: to.to_owned(),
+            to,
             payload: payload.to_owned(),
         })
         .await?;
@@ -183,7 +188,7 @@ impl PageSocket {
                 ServerMsg::PrivateAccepted {
                     request: r,
                     message_id,
-                } if *r == request => Some(Ok(message_id.clone())),
+                } if *r == request => Some(Ok(*message_id)),
                 ServerMsg::Error { message, .. } => Some(Err(anyhow::anyhow!(
                     "the node refused the message: {message}"
                 ))),

@@ -3,7 +3,7 @@
 //! across gossip hops, a call forced through TURN, and a callee with no camera.
 
 use hearsay_tests::call_page::{Person, call_connected, pair};
-use hearsay_tests::{Browser, Node, wait_until};
+use hearsay_tests::{Browser, Node, wait_for, wait_until};
 
 use hearsay_tests::call_page::LIMIT;
 
@@ -127,11 +127,21 @@ async fn callee_without_camera_joins_with_audio_only() -> anyhow::Result<()> {
     a.call(&b, "video").await?;
     b.click("#accept-call").await?;
     b.wait_phase("in_call").await?;
-    let notice = b.browser.text("#call-notice").await?.unwrap_or_default();
-    assert!(notice.contains("audio only"), "notice was {notice:?}");
+    // The call connects while the camera is asked for, so the fallback may be told a moment later.
+    wait_for(
+        "bob's page to say it goes on with audio only",
+        LIMIT,
+        || async { Ok(b.browser.text("#call-notice").await?.unwrap_or_default()) },
+        |notice| notice.contains("audio only"),
+    )
+    .await?;
     // Bob sends audio but no video; Alice hears him and sees that his camera is off.
     wait_until("alice to receive bob's audio", LIMIT, || async {
         Ok(a.stat("audio-packets").await? > 10)
+    })
+    .await?;
+    wait_until("alice to see that bob's camera is off", LIMIT, || async {
+        Ok(a.browser.text("#peer-camera-off").await?.is_some())
     })
     .await?;
     // Bob still sees and hears Alice.

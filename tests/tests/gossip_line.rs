@@ -26,7 +26,7 @@ async fn a_private_message_crosses_five_nodes_in_a_line() -> anyhow::Result<()> 
     let nodes = line(5).await?;
     let mut first = PageSocket::connect(&nodes[0]).await?;
     let mut last = PageSocket::connect(&nodes[4]).await?;
-    let (first_key, last_key) = (first.key.clone(), last.key.clone());
+    let (first_key, last_key) = (first.key, last.key);
     first
         .wait_users("n0 to reach n4 in 4 hops", FORM, |users| {
             users
@@ -36,7 +36,7 @@ async fn a_private_message_crosses_five_nodes_in_a_line() -> anyhow::Result<()> 
         .await?;
 
     let payload = "x".repeat(5000) + " — end to end"; // several datagrams' worth: split and reassembled
-    let id = first.send_private(&last_key, &payload).await?;
+    let id = first.send_private(last_key, &payload).await?;
     let (from, from_name, got) = last
         .wait_for("n4 to receive the message", FORM, |m| match m {
             ServerMsg::PrivateReceived {
@@ -44,7 +44,7 @@ async fn a_private_message_crosses_five_nodes_in_a_line() -> anyhow::Result<()> 
                 from_name,
                 payload,
                 ..
-            } => Some((from.clone(), from_name.clone(), payload.clone())),
+            } => Some((*from, from_name.clone(), payload.clone())),
             _ => None,
         })
         .await?;
@@ -109,7 +109,7 @@ async fn a_deleted_peer_stays_deleted_until_added_again() -> anyhow::Result<()> 
             msg = a.recv() => {
                 msg?;
                 assert!(a.peers.iter().all(|p| p.addr != b_addr), "a deleted peer came back: {:?}", a.peers);
-                assert!(!a.reachable(&far_key), "a route through a deleted peer came back");
+                assert!(!a.reachable(far_key), "a route through a deleted peer came back");
             }
         }
     }

@@ -4,16 +4,16 @@
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use crate::call::controller::{CallController, CallView};
-use crate::call::machine::{Intent, Phase};
+use crate::call::runtime::CallAction;
+use crate::call::types::{Intent, Phase};
+use crate::call::view::CallView;
 
 #[derive(Properties, PartialEq)]
 pub struct CallStageProps {
     pub name: Option<String>,
     pub version: Option<String>,
     pub call: CallView,
-    pub on_intent: Callback<Intent>,
-    pub calls: CallController,
+    pub on_action: Callback<CallAction>,
 }
 
 fn format_duration(ms: u64) -> String {
@@ -28,8 +28,9 @@ fn format_duration(ms: u64) -> String {
 #[function_component(CallStage)]
 pub fn call_stage(props: &CallStageProps) -> Html {
     let intent = |i: Intent| {
-        let cb = props.on_intent.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(i.clone()))
+        props
+            .on_action
+            .reform(move |_: MouseEvent| CallAction::Intent(i.clone()))
     };
     let view = &props.call;
     let notice = view
@@ -47,21 +48,20 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                 </div>
             </main>
         },
-        (Phase::Connecting | Phase::InCall, Some(call)) => {
-            let connected = view.phase == Phase::InCall;
+        (Phase::Connecting | Phase::InCall | Phase::Reconnecting, Some(call)) => {
+            let connected = view.phase != Phase::Connecting;
+            let phase = match view.phase {
+                Phase::InCall => "in_call",
+                Phase::Reconnecting => "reconnecting",
+                _ => "connecting",
+            };
             html! {
-                <main class="stage in-call" id="in-call" data-phase={if connected { "in_call" } else { "connecting" }}
+                <main class="stage in-call" id="in-call" data-phase={phase} data-restarts={call.restarts.to_string()}
                     ondragover={Callback::from(|e: DragEvent| e.prevent_default())}
-                    ondrop={{
-                        let calls = props.calls.clone();
-                        Callback::from(move |e: DragEvent| {
-                            e.prevent_default();
-                            let files = super::files_of(e.data_transfer().and_then(|d| d.files()));
-                            if let Err(err) = calls.offer_files(files) {
-                                calls.notice(err);
-                            }
-                        })
-                    }}>
+                    ondrop={props.on_action.reform(|e: DragEvent| {
+                        e.prevent_default();
+                        CallAction::OfferFiles(super::files_of(e.data_transfer().and_then(|d| d.files())))
+                    })}>
                     <div class="remote">
                         <super::VideoView id="remote-video" stream={view.remote.clone()} />
                         if !call.peer_camera_on && !call.peer_screen_on {
@@ -72,13 +72,17 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             if call.peer_screen_on {
                                 <span id="peer-sharing" class="muted">{ "is sharing their screen" }</span>
                             }
-                            if connected {
+                            if view.phase == Phase::Reconnecting {
+                                <span id="call-duration" class="muted reconnecting" role="status">
+                                    { "Reconnecting…" }
+                                </span>
+                            } else if connected {
                                 <CallDuration since={call.connected_at.unwrap_or_default()} />
                             } else {
                                 <span id="call-duration" class="muted">{ "Connecting…" }</span>
                             }
                         </div>
-                        if let Some(code) = &view.safety_code {
+                        if let Some(code) = &call.safety_code {
                             <div class="safety" title="Read this to each other: if it matches, nobody is in the middle">
                                 { "Safety code " }<strong id="safety-code">{ code }</strong>
                             </div>
@@ -107,19 +111,13 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                         <super::FilesPanel
                             transfers={view.transfers.clone()}
                             downloads={view.downloads.clone()}
-                            calls={props.calls.clone()}
+                            on_action={props.on_action.clone()}
                         />
                         <super::ChatPanel
                             log={view.chat.clone()}
                             peer_name={call.peer.name.clone()}
-                            on_send={{
-                                let calls = props.calls.clone();
-                                Callback::from(move |text| calls.send_chat(text))
-                            }}
-                            on_open={{
-                                let calls = props.calls.clone();
-                                Callback::from(move |open| calls.set_chat_open(open))
-                            }}
+                            on_send={props.on_action.reform(CallAction::SendChat)}
+                            on_open={props.on_action.reform(CallAction::SetChatOpen)}
                         />
                         <button id="hang-up" class="danger" onclick={intent(Intent::HangUp)}>{ "Hang up" }</button>
                     </div>

@@ -10,8 +10,8 @@ use crate::share::chat::ChatLog;
 pub struct ChatPanelProps {
     pub log: ChatLog,
     pub peer_name: String,
-    /// Sends a message; an `Err` is shown under the box.
-    pub on_send: Callback<String, Result<(), String>>,
+    /// Sends a message (a message that cannot go is explained in the call's notice).
+    pub on_send: Callback<String>,
     pub on_open: Callback<bool>,
 }
 
@@ -23,20 +23,14 @@ fn clock(at_ms: u64) -> String {
 #[function_component(ChatPanel)]
 pub fn chat_panel(props: &ChatPanelProps) -> Html {
     let input = use_node_ref();
-    let error = use_state(|| None::<String>);
     let send = {
-        let (input, error, on_send) = (input.clone(), error.clone(), props.on_send.clone());
+        let (input, on_send) = (input.clone(), props.on_send.clone());
         move || {
             let Some(el) = input.cast::<HtmlInputElement>() else {
                 return;
             };
-            match on_send.emit(el.value()) {
-                Ok(()) => {
-                    el.set_value("");
-                    error.set(None);
-                }
-                Err(err) => error.set(Some(err)),
-            }
+            on_send.emit(el.value());
+            el.set_value("");
         }
     };
     let on_key = {
@@ -77,9 +71,6 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                             maxlength="4000" onkeydown={on_key} />
                         <button id="chat-send" onclick={on_click}>{ "Send" }</button>
                     </div>
-                    if let Some(err) = &*error {
-                        <p class="call-notice">{ err }</p>
-                    }
                 </aside>
             }
         </>

@@ -4,14 +4,14 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::call::controller::CallController;
+use crate::call::runtime::CallAction;
 use crate::share::transfer::{Direction, Transfer, TransferState, Transfers};
 
 #[derive(Properties, PartialEq)]
 pub struct FilesPanelProps {
     pub transfers: Transfers,
     pub downloads: Vec<(u32, String)>,
-    pub calls: CallController,
+    pub on_action: Callback<CallAction>,
 }
 
 /// The files of a FileList.
@@ -50,7 +50,6 @@ fn state_word(t: &Transfer) -> &'static str {
 #[function_component(FilesPanel)]
 pub fn files_panel(props: &FilesPanelProps) -> Html {
     let input = use_node_ref();
-    let error = use_state(|| None::<String>);
     let pick = {
         let input = input.clone();
         Callback::from(move |_: MouseEvent| {
@@ -60,25 +59,25 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
         })
     };
     let chosen = {
-        let (calls, error) = (props.calls.clone(), error.clone());
+        let on_action = props.on_action.clone();
         Callback::from(move |e: Event| {
             let Some(el) = e.target_dyn_into::<HtmlInputElement>() else {
                 return;
             };
-            error.set(calls.offer_files(files_of(el.files())).err());
+            on_action.emit(CallAction::OfferFiles(files_of(el.files())));
             el.set_value("");
         })
     };
     let now = js_sys::Date::now() as u64;
     let rows = props.transfers.list.iter().rev().map(|t| {
         let (id, direction) = (t.id, t.direction);
-        let calls = props.calls.clone();
+        let on_action = props.on_action.clone();
         let answer = move |accept: bool| {
-            let calls = calls.clone();
-            Callback::from(move |_: MouseEvent| calls.answer_file(id, accept))
+            on_action.reform(move |_: MouseEvent| CallAction::AnswerFile { id, accept })
         };
-        let calls = props.calls.clone();
-        let cancel = Callback::from(move |_: MouseEvent| calls.cancel_file(id, direction));
+        let cancel = props
+            .on_action
+            .reform(move |_: MouseEvent| CallAction::CancelFile { id, direction });
         let download = props.downloads.iter().find(|(d, _)| *d == id && direction == Direction::Incoming);
         let arrow = if direction == Direction::Outgoing { "↑" } else { "↓" };
         let awaiting_answer = t.state == TransferState::Offered && direction == Direction::Incoming;
@@ -124,11 +123,8 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
         <>
             <button id="send-file" onclick={pick}>{ "Send files" }</button>
             <input id="file-input" ref={input} type="file" multiple=true hidden=true onchange={chosen} />
-            if !props.transfers.list.is_empty() || error.is_some() {
+            if !props.transfers.list.is_empty() {
                 <aside id="transfers" class="transfers" aria-label="File transfers">
-                    if let Some(err) = &*error {
-                        <p class="call-notice">{ err }</p>
-                    }
                     <ul>{ for rows }</ul>
                 </aside>
             }

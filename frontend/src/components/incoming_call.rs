@@ -3,7 +3,7 @@
 use hearsay_shared::call::CallMedia;
 use yew::prelude::*;
 
-use crate::call::machine::{CallInfo, Intent};
+use crate::call::types::{CallInfo, Intent};
 
 #[derive(Properties, PartialEq)]
 pub struct IncomingCallProps {

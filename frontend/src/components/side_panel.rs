@@ -48,10 +48,10 @@ pub fn side_panel(props: &SidePanelProps) -> Html {
         let can_call = u.reachable && !props.busy;
         html! {
             <li class={classes!("user", (!u.reachable).then_some("unreachable"))}
-                data-key={u.key.clone()} data-reachable={u.reachable.to_string()}>
+                data-key={u.key.to_hex()} data-reachable={u.reachable.to_string()}>
                 <div class="who">
                     <span class="name">{ &u.name }</span>
-                    <span class="fingerprint" title={u.key.clone()}>{ &u.fingerprint }</span>
+                    <span class="fingerprint" title={u.key.to_hex()}>{ &u.fingerprint }</span>
                     <span class="hops">{
                         match (u.reachable, u.hops) {
                             (true, Some(1)) => "direct peer".to_owned(),

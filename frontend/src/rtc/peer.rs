@@ -13,12 +13,13 @@ use web_sys::{
 use yew::Callback;
 
 use super::js_error;
+use crate::call::types::IceState;
 
 /// Where the connection's events go.
 pub struct PeerEvents {
     pub candidate: Callback<IceCandidate>,
-    pub connected: Callback<()>,
-    pub failed: Callback<String>,
+    /// The ICE connection state changed (connected, disconnected, failed…).
+    pub ice_state: Callback<IceState>,
     /// The stream remote tracks arrive in (the same stream each time).
     pub remote_stream: Callback<MediaStream>,
 }
@@ -99,14 +100,20 @@ impl PeerConnection {
 
         let on_ice_state = Closure::<dyn FnMut(web_sys::Event)>::new({
             let pc = pc.clone();
-            let (connected, failed) = (events.connected, events.failed);
-            move |_| match pc.ice_connection_state() {
-                RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
-                    connected.emit(())
-                }
-                RtcIceConnectionState::Failed => failed
-                    .emit("ICE failed: no network path between the two browsers worked".into()),
-                _ => {}
+            let report = events.ice_state;
+            move |_| {
+                let state = match pc.ice_connection_state() {
+                    RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+                        IceState::Connected
+                    }
+                    RtcIceConnectionState::Disconnected => IceState::Disconnected,
+                    RtcIceConnectionState::Failed => IceState::Failed,
+                    RtcIceConnectionState::New | RtcIceConnectionState::Checking => {
+                        IceState::Checking
+                    }
+                    _ => return, // closed: the call is over
+                };
+                report.emit(state);
             }
         });
         pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
@@ -131,18 +138,14 @@ impl PeerConnection {
         self.pc.clone()
     }
 
-    /// The caller's side: one audio and one video transceiver, both send-and-receive, carrying the local tracks
-    /// when there are any. Every call has the same two, so a screen or a camera can later be swapped in with
-    /// replaceTrack and no renegotiation.
-    pub fn attach_caller(&self, local: Option<&MediaStream>) {
+    /// The caller's side: one audio and one video transceiver, both send-and-receive, with no tracks yet. Every
+    /// call has the same two (the callee's come from the offer), so the camera, the microphone or a screen is
+    /// attached with replaceTrack whenever it is ready, and no renegotiation is ever needed for it.
+    pub fn add_transceivers(&self) {
         let init = web_sys::RtcRtpTransceiverInit::new();
         init.set_direction(web_sys::RtcRtpTransceiverDirection::Sendrecv);
         for kind in ["audio", "video"] {
-            let transceiver = self.pc.add_transceiver_with_str_and_init(kind, &init);
-            if let Some(track) = local.and_then(|s| first_track(s, kind)) {
-                // On a fresh transceiver replaceTrack completes at once; there is nothing to wait for.
-                let _ = transceiver.sender().replace_track(Some(&track));
-            }
+            self.pc.add_transceiver_with_str_and_init(kind, &init);
         }
     }
 
@@ -182,9 +185,12 @@ fn sdp_of(value: wasm_bindgen::JsValue) -> Result<String, String> {
         .ok_or_else(|| "the browser returned a description without SDP".into())
 }
 
-/// Creates an offer and sets it as the local description; returns its SDP.
-pub async fn create_offer(pc: &RtcPeerConnection) -> Result<String, String> {
-    let offer = JsFuture::from(pc.create_offer())
+/// Creates an offer (with new ICE credentials if `ice_restart`) and sets it as the local description; returns its
+/// SDP.
+pub async fn create_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<String, String> {
+    let options = web_sys::RtcOfferOptions::new();
+    options.set_ice_restart(ice_restart);
+    let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options))
         .await
         .map_err(|e| js_error(&e))?;
     let sdp = sdp_of(offer)?;
@@ -225,27 +231,44 @@ pub async fn replace_video(
     Ok(())
 }
 
-/// The callee's side: sets the remote offer, puts the local tracks on the transceivers the offer created (so the
-/// same two transceivers as the caller's exist), adds `candidates`, creates and sets an answer; returns its SDP.
-pub async fn answer_offer(
-    pc: &RtcPeerConnection,
-    offer: &str,
-    candidates: &[IceCandidate],
-    local: Option<&MediaStream>,
-) -> Result<String, String> {
-    JsFuture::from(pc.set_remote_description(&description(RtcSdpType::Offer, offer)))
-        .await
-        .map_err(|e| js_error(&e))?;
+/// Puts the local tracks on the call's transceivers, each by its kind (no renegotiation).
+pub async fn attach_tracks(pc: &RtcPeerConnection, local: &MediaStream) -> Result<(), String> {
     for transceiver in pc.get_transceivers().iter() {
         let Ok(transceiver) = transceiver.dyn_into::<web_sys::RtcRtpTransceiver>() else {
             continue;
         };
-        transceiver.set_direction(web_sys::RtcRtpTransceiverDirection::Sendrecv);
         let kind = transceiver.receiver().track().kind();
-        if let Some(track) = local.and_then(|s| first_track(s, &kind)) {
+        if let Some(track) = first_track(local, &kind) {
             JsFuture::from(transceiver.sender().replace_track(Some(&track)))
                 .await
                 .map_err(|e| js_error(&e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Answers `offer`: rolls back an offer of our own first if `rollback` (the other side won a collision), sets the
+/// remote offer, makes the offered transceivers send and receive (so the callee has the same two as the caller),
+/// adds `candidates`, creates and sets an answer; returns its SDP.
+pub async fn answer_offer(
+    pc: &RtcPeerConnection,
+    offer: &str,
+    candidates: &[IceCandidate],
+    rollback: bool,
+) -> Result<String, String> {
+    if rollback {
+        JsFuture::from(
+            pc.set_local_description(&RtcSessionDescriptionInit::new(RtcSdpType::Rollback)),
+        )
+        .await
+        .map_err(|e| js_error(&e))?;
+    }
+    JsFuture::from(pc.set_remote_description(&description(RtcSdpType::Offer, offer)))
+        .await
+        .map_err(|e| js_error(&e))?;
+    for transceiver in pc.get_transceivers().iter() {
+        if let Ok(transceiver) = transceiver.dyn_into::<web_sys::RtcRtpTransceiver>() {
+            transceiver.set_direction(web_sys::RtcRtpTransceiverDirection::Sendrecv);
         }
     }
     for c in candidates {

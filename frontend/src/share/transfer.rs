@@ -1,6 +1,6 @@
-//! File transfers of one call, as plain data: what is offered, accepted, moving, done. The controller feeds it
-//! chunks and control frames and reads it for the view; the bytes themselves (the sender's File, the receiver's
-//! Blob parts) stay in the browser.
+//! File transfers of one call, as plain data: what is offered, accepted, moving, done. The file channel
+//! (`share::file_channel`) feeds it chunks and control frames and reads it for the view; the bytes themselves (the
+//! sender's File, the receiver's Blob parts) stay in the browser. (Over 400 lines: about half are its tests.)
 //!
 //! A receiver trusts nothing: data past the offered size, data for a transfer it did not accept, or a SHA-256 that
 //! does not match what arrived all fail the transfer.
@@ -91,7 +91,7 @@ pub struct Transfers {
     next_id: u32,
 }
 
-/// What the controller must do after the table changed.
+/// What the file channel must do after the table changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferEffect {
     /// Send this control frame to the peer.
@@ -265,7 +265,7 @@ impl Transfers {
         Ok(())
     }
 
-    /// The controller sent `len` more bytes of outgoing `id` (already hashed by [`Transfers::hash_outgoing`]).
+    /// The file channel sent `len` more bytes of outgoing `id` (already hashed by [`Transfers::hash_outgoing`]).
     pub fn sent(&mut self, id: u32, len: u64) {
         if let Some(t) = self.get_mut(id, Direction::Outgoing) {
             t.bytes += len;

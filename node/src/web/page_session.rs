@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
-use hearsay_shared::gossip::PublicKey;
 use hearsay_shared::page::{
-    self, ClientMsg, ErrorCode, GossipIdentity, HEARTBEAT_INTERVAL_MS, PeerView, ServerMsg,
-    UserView,
+    self, ClientMsg, ErrorCode, GossipIdentity, HEARTBEAT_INTERVAL_MS, MessageId, PeerView,
+    ServerMsg, UserView,
 };
 use tokio::sync::broadcast::error::RecvError;
 use warp::ws::{Message, WebSocket};
@@ -34,7 +33,7 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     let mut first = vec![
         ServerMsg::Hello(node.identity.clone()),
         ServerMsg::GossipInfo(GossipIdentity {
-            key: gossip.key.to_hex(),
+            key: gossip.key,
             fingerprint: gossip.key.fingerprint(),
             addr: gossip.local_addr.to_string(),
         }),
@@ -152,7 +151,7 @@ fn users_of(snapshot: &Snapshot) -> Vec<UserView> {
         .users
         .iter()
         .map(|u| UserView {
-            key: u.key.to_hex(),
+            key: u.key,
             name: u.name.clone(),
             fingerprint: u.key.fingerprint(),
             hops: u.hops,
@@ -170,20 +169,20 @@ fn event_msg(event: Event, snapshot: &Snapshot) -> Option<ServerMsg> {
             message_id,
             payload,
         } => Some(ServerMsg::PrivateReceived {
-            from: from.to_hex(),
+            from,
             from_name: snapshot
                 .users
                 .iter()
                 .find(|u| u.key == from)
                 .map(|u| u.name.clone()),
-            message_id: message_id.to_string(),
+            message_id: MessageId(message_id),
             payload: String::from_utf8_lossy(&payload).into_owned(),
         }),
         Event::Delivered { message_id, .. } => Some(ServerMsg::PrivateDelivered {
-            message_id: message_id.to_string(),
+            message_id: MessageId(message_id),
         }),
         Event::Failed { message_id, .. } => Some(ServerMsg::PrivateFailed {
-            message_id: message_id.to_string(),
+            message_id: MessageId(message_id),
         }),
     }
 }
@@ -239,21 +238,13 @@ async fn handle(gossip: &GossipHandle, msg: ClientMsg) -> Vec<ServerMsg> {
             request,
             to,
             payload,
-        } => match PublicKey::from_hex(&to) {
-            Some(to) => (
-                Command::Send {
-                    to,
-                    payload: payload.into_bytes(),
-                },
-                Some(request),
-            ),
-            None => {
-                return vec![error(
-                    ErrorCode::BadAddress,
-                    format!("request {request}: a user key is 64 hex digits"),
-                )];
-            }
-        },
+        } => (
+            Command::Send {
+                to,
+                payload: payload.into_bytes(),
+            },
+            Some(request),
+        ),
     };
     match gossip.command(cmd).await {
         Err(err) => vec![error(ErrorCode::Refused, format!("{err:#}"))],
@@ -266,7 +257,7 @@ async fn handle(gossip: &GossipHandle, msg: ClientMsg) -> Vec<ServerMsg> {
         Ok(Ok(Some(id))) => match request {
             Some(request) => vec![ServerMsg::PrivateAccepted {
                 request,
-                message_id: id.to_string(),
+                message_id: MessageId(id),
             }],
             None => Vec::new(),
         },

@@ -45,7 +45,7 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
     let r = a
         .browser
         .client
-        .execute_async(script, vec![b.node.key.clone().into()])
+        .execute_async(script, vec![b.node.key.to_hex().into()])
         .await?;
     let ms = r["ms"]
         .as_f64()

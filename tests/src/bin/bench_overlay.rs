@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut first = PageSocket::connect(&nodes[0]).await?;
     let mut last = PageSocket::connect(&nodes[HOPS]).await?;
-    let last_key = last.key.clone();
+    let last_key = last.key;
     first
         .wait_users(
             "the far end to be reachable",
@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..MESSAGES {
         let payload = format!("ping {i}: {}", "x".repeat(300)); // about an ICE candidate's size
         let started = Instant::now();
-        first.send_private(&last_key, &payload).await?;
+        first.send_private(last_key, &payload).await?;
         last.wait_for("the message at the far end", Duration::from_secs(30), |m| {
             matches!(m, ServerMsg::PrivateReceived { payload: p, .. } if *p == payload)
                 .then_some(())
