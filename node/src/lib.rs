@@ -165,15 +165,7 @@ fn advertised_ip_for(turn_addr: SocketAddr) -> IpAddr {
     if !turn_addr.ip().is_unspecified() {
         return turn_addr.ip();
     }
-    let probe = || -> std::io::Result<IpAddr> {
-        let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-        socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?; // TEST-NET-1: a route lookup, no traffic
-        Ok(socket.local_addr()?.ip())
-    };
-    match probe() {
-        Ok(ip) if !ip.is_unspecified() => ip,
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    }
+    traversal::shell::outward_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
 /// Resolves a `host:port` peer to one address of the gossip socket's family.

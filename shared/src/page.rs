@@ -137,6 +137,11 @@ pub struct NetworkView {
     pub reachable: Option<bool>,
     /// The STUN/TURN servers calls use, best first.
     pub relays: Vec<RelayView>,
+    /// Counts the changes of network the node noticed (its host moved: Wi-Fi to mobile, another router). A call
+    /// under way restarts ICE at once when it grows, instead of waiting for the browser to notice the old path
+    /// is dead.
+    #[serde(default)]
+    pub network_changes: u32,
 }
 
 /// Messages from the node to its page.
@@ -407,6 +412,7 @@ mod tests {
                     addr: "203.0.113.10:3479".into(),
                     own: false,
                 }],
+                network_changes: 2,
             }),
         ];
         for msg in msgs {

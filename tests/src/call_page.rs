@@ -161,7 +161,27 @@ impl Person {
         wait_until(&format!("{who}'s frames to keep coming"), LIMIT, || async {
             Ok(self.stat("frames-decoded").await? > frames + 10)
         })
+        .await?;
+        // Decoded is not seen: the page's own video element must be showing the picture.
+        wait_for(
+            &format!("{who}'s page to show the remote picture"),
+            LIMIT,
+            || async {
+                let shown = self
+                    .browser
+                    .client
+                    .execute(
+                        "const v = document.querySelector('#remote-video'); \
+                         return v ? [v.readyState, v.videoWidth] : null",
+                        vec![],
+                    )
+                    .await?;
+                Ok(shown)
+            },
+            |shown| shown[0].as_u64() >= Some(2) && shown[1].as_u64() > Some(0),
+        )
         .await
+        .map(drop)
     }
 }
 
@@ -330,4 +350,70 @@ impl Person {
             .as_f64()
             .ok_or_else(|| anyhow::anyhow!("the call did not connect: {r}"))
     }
+}
+
+impl Person {
+    /// Starts logging the wall-clock time (ms since the epoch) of every remote video frame the page presents.
+    pub async fn log_frames(&self) -> anyhow::Result<()> {
+        let script = r##"
+            window.frameLog = [];
+            const video = document.querySelector("#remote-video");
+            if (!video || !video.requestVideoFrameCallback) return false;
+            const each = () => { window.frameLog.push(Date.now()); video.requestVideoFrameCallback(each); };
+            video.requestVideoFrameCallback(each);
+            return true;
+        "##;
+        let started = self.browser.client.execute(script, vec![]).await?;
+        anyhow::ensure!(
+            started == true,
+            "{}'s page shows no remote video to watch",
+            self.node.name
+        );
+        Ok(())
+    }
+
+    /// The frame times logged since [`Person::log_frames`].
+    pub async fn frame_log(&self) -> anyhow::Result<Vec<u64>> {
+        let log = self
+            .browser
+            .client
+            .execute("return window.frameLog || []", vec![])
+            .await?;
+        Ok(log
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_f64())
+                    .map(|v| v as u64)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// ICE restarts in the call so far, as the page shows them.
+    pub async fn restarts(&self) -> anyhow::Result<u32> {
+        Ok(self
+            .browser
+            .attr("#in-call", "data-restarts")
+            .await?
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+/// When frames flowed again after `since` (ms since the epoch): the first frame after the longest gap that ended
+/// after `since`, or `None` if no frame came after it yet. A log with no gap of `outage_ms` after `since` means the
+/// picture never stopped: the first frame after `since` is returned.
+pub fn frames_resumed(log: &[u64], since: u64, outage_ms: u64) -> Option<u64> {
+    let after: Vec<(u64, u64)> = log
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|&(_, next)| next > since)
+        .collect();
+    let resumed = after
+        .iter()
+        .filter(|(prev, next)| next - prev >= outage_ms)
+        .max_by_key(|(prev, next)| next - prev)
+        .map(|&(_, next)| next);
+    resumed.or_else(|| after.first().map(|&(_, next)| next))
 }

@@ -224,6 +224,36 @@ impl Testbed {
         })
     }
 
+    /// Moves `host` to another home: a new router of kind `nat` (a new public address, a new LAN), as when a laptop
+    /// goes from one Wi-Fi to another or a phone from Wi-Fi to mobile. The old link is unplugged (its address and
+    /// every mapping through the old router are gone) and the new one plugged in at once.
+    pub fn move_host(&mut self, host: &mut Host, nat: Nat) -> anyhow::Result<()> {
+        anyhow::ensure!(nat != Nat::Public, "a host moves behind another router");
+        self.hosts += 1;
+        let n = self.hosts;
+        let public_ip = Ipv4Addr::new(203, 0, 113, 9 + n);
+        let router = format!("{}-{}-gw{n}", self.id, host.name);
+        self.add_namespace(&router)?;
+        self.attach_to_internet(&router, "wan", public_ip, n)?;
+        let ns = &host.ns;
+        run(&format!("ip -n {ns} link del eth0"))?;
+        let (gateway, ip) = (Ipv4Addr::new(10, 0, n, 1), Ipv4Addr::new(10, 0, n, 2));
+        run(&format!(
+            "ip link add lan netns {router} type veth peer name eth0 netns {ns}"
+        ))?;
+        run(&format!("ip -n {router} addr add {gateway}/24 dev lan"))?;
+        run(&format!("ip -n {router} link set lan up"))?;
+        run(&format!("ip -n {ns} addr add {ip}/24 dev eth0"))?;
+        run(&format!("ip -n {ns} link set eth0 up"))?;
+        run(&format!("ip -n {ns} route add default via {gateway}"))?;
+        self.configure_router(&router, nat)?;
+        host.nat = nat;
+        host.ip = ip;
+        host.public_ip = public_ip;
+        host.router_ns = Some(router);
+        Ok(())
+    }
+
     fn configure_router(&self, router: &str, nat: Nat) -> anyhow::Result<()> {
         let masquerade = match nat {
             Nat::Symmetric => "MASQUERADE --random-fully",

@@ -3,7 +3,8 @@
 //! closures), reports what happened as [`RtcEvent`]s, and decides nothing: every rule is the machine's.
 //!
 //! Cheap to clone; clones drive the same objects. No borrow is held across an `await`, so browser callbacks may
-//! arrive while an effect is in flight.
+//! arrive while an effect is in flight. Media streams are copied with `Clone::clone` (a handle): web-sys's
+//! `MediaStream::clone` is the JS method that makes a new stream of new tracks.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -57,8 +58,8 @@ impl PeerExecutor {
         parts
             .screen
             .as_ref()
-            .map(|s| s.stream.clone())
-            .or_else(|| parts.local.as_ref().map(|l| l.stream.clone()))
+            .map(|s| Clone::clone(&s.stream))
+            .or_else(|| parts.local.as_ref().map(|l| Clone::clone(&l.stream)))
     }
 
     pub fn remote_stream(&self) -> Option<MediaStream> {
@@ -118,7 +119,7 @@ impl PeerExecutor {
             let parts = self.parts.borrow();
             (
                 parts.peer.as_ref().map(PeerConnection::raw),
-                parts.local.as_ref().map(|l| l.stream.clone()),
+                parts.local.as_ref().map(|l| Clone::clone(&l.stream)),
                 parts.screen.is_some(),
             )
         };
@@ -132,7 +133,12 @@ impl PeerExecutor {
         }
         if sharing {
             // The screen stays on the video sender while it is shared.
-            let screen = self.parts.borrow().screen.as_ref().map(|s| s.track.clone());
+            let screen = self
+                .parts
+                .borrow()
+                .screen
+                .as_ref()
+                .map(|s| Clone::clone(&s.track));
             let _ = rtc::peer::replace_video(&pc, screen.as_ref()).await;
         }
     }
@@ -154,17 +160,25 @@ impl PeerExecutor {
 
     pub async fn answer(&self, offer: String, candidates: Vec<IceCandidate>, rollback: bool) {
         let Some(pc) = self.raw() else { return };
-        self.report.emit(
-            match rtc::peer::answer_offer(&pc, &offer, &candidates, rollback).await {
-                Ok(sdp) => RtcEvent::LocalAnswer(sdp),
-                Err(err) => RtcEvent::Failed(format!("could not answer: {err}")),
-            },
-        );
+        let answered = rtc::peer::answer_offer(&pc, &offer, &candidates, rollback).await;
+        self.watch_selected_pair();
+        self.report.emit(match answered {
+            Ok(sdp) => RtcEvent::LocalAnswer(sdp),
+            Err(err) => RtcEvent::Failed(format!("could not answer: {err}")),
+        });
+    }
+
+    fn watch_selected_pair(&self) {
+        if let Some(peer) = self.parts.borrow_mut().peer.as_mut() {
+            peer.watch_selected_pair();
+        }
     }
 
     pub async fn apply_answer(&self, answer: String, candidates: Vec<IceCandidate>) {
         let Some(pc) = self.raw() else { return };
-        if let Err(err) = rtc::peer::apply_answer(&pc, &answer, &candidates).await {
+        let applied = rtc::peer::apply_answer(&pc, &answer, &candidates).await;
+        self.watch_selected_pair();
+        if let Err(err) = applied {
             self.report
                 .emit(RtcEvent::Failed(format!("could not use the answer: {err}")));
         }
@@ -210,7 +224,7 @@ impl PeerExecutor {
         } else {
             let (screen, camera) = {
                 let mut parts = self.parts.borrow_mut();
-                let camera = parts.local.as_ref().map(|l| l.stream.clone());
+                let camera = parts.local.as_ref().map(|l| Clone::clone(&l.stream));
                 (parts.screen.take(), camera)
             };
             drop(screen); // stops the capture

@@ -47,6 +47,8 @@ struct State {
     working: bool,
     book: SignalBook,
     users: Vec<UserView>,
+    /// The node's count of network changes, from its last `Network` message.
+    network_changes: Option<u32>,
     notice: Option<String>,
     stats: Option<rtc::CallStats>,
     timer: Option<Timeout>,
@@ -181,6 +183,13 @@ impl CallRuntime {
             // The node's choice, for this page only: nothing of it goes to the other side of a call.
             ServerMsg::IceServers(ice) => state.machine.set_ice_servers(ice.servers.clone()),
             ServerMsg::GossipInfo(info) => state.machine.set_own_key(info.key),
+            ServerMsg::Network(view) => {
+                let before = state.network_changes.replace(view.network_changes);
+                if before.is_none_or(|n| n >= view.network_changes) {
+                    return; // the first view of this connection, or no new change
+                }
+                state.machine.handle_network_change(now);
+            }
             ServerMsg::Users { users } => {
                 state.users = users.clone();
                 return;

@@ -31,7 +31,12 @@ pub struct PeerConnection {
     relay_only: bool,
     _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
-    _on_ice_state: Closure<dyn FnMut(web_sys::Event)>,
+    /// Called on ICE state changes and, once hooked, on changes of the selected candidate pair: both report the
+    /// connection's ICE state. (After an ICE restart the browser may switch to the new path without the state ever
+    /// leaving "connected"; the pair change is then the only sign the new path is up.)
+    on_ice_state: Closure<dyn FnMut(web_sys::Event)>,
+    /// The ICE transport whose pair changes are watched, once a description has created it.
+    watched_transport: Option<wasm_bindgen::JsValue>,
 }
 
 fn configuration(servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
@@ -88,12 +93,14 @@ impl PeerConnection {
         });
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
 
+        // `Clone::clone` copies the handle; `MediaStream::clone` (web-sys's binding of the JS method) would make a
+        // new stream with copies of the tracks.
         let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new({
-            let remote = remote.clone();
+            let remote = Clone::clone(&remote);
             let cb = events.remote_stream;
             move |event: RtcTrackEvent| {
                 remote.add_track(&event.track());
-                cb.emit(remote.clone());
+                cb.emit(Clone::clone(&remote));
             }
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
@@ -125,12 +132,41 @@ impl PeerConnection {
             relay_only,
             _on_candidate: on_candidate,
             _on_track: on_track,
-            _on_ice_state: on_ice_state,
+            on_ice_state,
+            watched_transport: None,
         })
     }
 
+    /// Starts reporting changes of the selected candidate pair (once the connection has an ICE transport, i.e.
+    /// after a description is set). web-sys has no binding for RTCIceTransport, so it is reached by name.
+    pub fn watch_selected_pair(&mut self) {
+        if self.watched_transport.is_some() {
+            return;
+        }
+        let get = |v: &wasm_bindgen::JsValue, key: &str| {
+            js_sys::Reflect::get(v, &key.into())
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let transport = self
+            .pc
+            .get_senders()
+            .iter()
+            .find_map(|sender| get(&sender, "transport"))
+            .and_then(|dtls| get(&dtls, "iceTransport"));
+        if let Some(ice) = transport {
+            let _ = js_sys::Reflect::set(
+                &ice,
+                &"onselectedcandidatepairchange".into(),
+                self.on_ice_state.as_ref().unchecked_ref(),
+            );
+            self.watched_transport = Some(ice);
+        }
+    }
+
+    /// The stream remote tracks arrive in: always the same one.
     pub fn remote_stream(&self) -> MediaStream {
-        self.remote.clone()
+        Clone::clone(&self.remote)
     }
 
     /// The underlying connection, for async work that must not hold a borrow of this wrapper.
@@ -168,6 +204,13 @@ impl Drop for PeerConnection {
         self.pc.set_onicecandidate(None);
         self.pc.set_ontrack(None);
         self.pc.set_oniceconnectionstatechange(None);
+        if let Some(ice) = &self.watched_transport {
+            let _ = js_sys::Reflect::set(
+                ice,
+                &"onselectedcandidatepairchange".into(),
+                &wasm_bindgen::JsValue::NULL,
+            );
+        }
         self.pc.close();
     }
 }

@@ -156,6 +156,9 @@ pub enum Command {
     /// The addresses this node is reachable at changed (e.g. a peer's STUN server told it its public address):
     /// announce them at once, with a new sequence number. At most [`MAX_ADDRS`] are kept.
     SetAddrs(Vec<SocketAddr>),
+    /// Announce this node now, with a new sequence number: its network changed, so its peers may be seeing it
+    /// from a new address, and the rumor from there moves their next hop towards it at once.
+    Announce,
     /// The services this node offers others changed (e.g. its STUN and TURN servers turned out to be reachable from
     /// outside, or not): announce them at once, with a new sequence number. At most [`MAX_SERVICES`] are kept.
     SetServices(Vec<Service>),
@@ -455,6 +458,11 @@ impl Gossip {
                     self.config.addrs = addrs;
                     self.announce(now);
                 }
+                Ok(None)
+            }
+            Command::Announce => {
+                self.announce(now);
+                self.next_announce = now + self.config.timing.route_period;
                 Ok(None)
             }
             Command::SetServices(mut services) => {

@@ -120,6 +120,8 @@ pub enum Output {
     },
     SetAddrs(Vec<SocketAddr>),
     SetServices(Vec<Service>),
+    /// Announce this node at once (its network changed).
+    Announce,
     /// [`Traversal::view`] or [`Traversal::ice_choice`] changed.
     Changed,
     Timeout(Instant),
@@ -149,6 +151,9 @@ pub struct Traversal {
     reflexive: BTreeSet<IpAddr>,
     next_lookup: Instant,
     looking_since: Option<Instant>,
+    /// The local address the OS sends from towards the internet (it changes when the host changes networks).
+    outward_ip: Option<IpAddr>,
+    network_changes: u32,
     addrs: Vec<SocketAddr>,
     services: Vec<Service>,
     published: Option<(NetworkView, IceChoice)>,
@@ -173,6 +178,8 @@ impl Traversal {
             reflexive: BTreeSet::new(),
             next_lookup: now.at,
             looking_since: None,
+            outward_ip: None,
+            network_changes: 0,
             addrs,
             services: Vec::new(),
             published: None,
@@ -254,6 +261,7 @@ impl Traversal {
                 Verdict::Unreachable => Some(false),
             },
             relays,
+            network_changes: self.network_changes,
         }
     }
 
@@ -353,6 +361,27 @@ impl Traversal {
                 }
                 self.reflexive = seen;
             }
+        }
+        self.step();
+    }
+
+    /// The local address the OS would send from towards the internet, looked up now and then. When it changes
+    /// the host is on another network (Wi-Fi to mobile, a new lease, another router): the node announces itself
+    /// at once, so its peers route to its new address, and looks again at how it is seen from outside.
+    pub fn handle_outward_ip(&mut self, now: Now, ip: Option<IpAddr>) {
+        self.now = now;
+        self.wake_pending = true;
+        if ip == self.outward_ip {
+            return;
+        }
+        let before = std::mem::replace(&mut self.outward_ip, ip);
+        if before.is_some() {
+            tracing::info!(?before, now = ?ip, "the network changed: announcing again");
+            self.network_changes += 1;
+            self.out.push_back(Output::Announce);
+            self.reach.new_network(now.at);
+            self.reflexive.clear();
+            self.next_lookup = now.at;
         }
         self.step();
     }

@@ -131,6 +131,14 @@ impl Reachability {
         self.next_round = now;
     }
 
+    /// The host moved to another network: requests still on their way asked about the old one, so a new round
+    /// starts at once (the last verdict stands until it reports).
+    pub fn new_network(&mut self, now: Instant) {
+        self.pending.clear();
+        self.round.clear();
+        self.next_round = now;
+    }
+
     /// A peer's result. Returns true when the verdict or the addresses changed. Results from keys we did not ask,
     /// or for nonces we do not know, are ignored.
     pub fn on_result(

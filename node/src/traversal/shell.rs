@@ -23,6 +23,21 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(3);
 
 /// The line prefix, on stdout, of how peers see this node: its addresses and whether it is reachable.
 pub const SEEN_PREFIX: &str = "hearsay: seen from outside at ";
+/// How often the local route towards the internet is looked up (a routing-table lookup, nothing is sent), so a
+/// change of network is noticed within this.
+const NETWORK_CHECK: Duration = Duration::from_secs(1);
+
+/// The source address the OS would use towards the internet: a UDP `connect` only consults the routing table,
+/// nothing is sent. `None` with no route at all.
+pub fn outward_ip() -> Option<IpAddr> {
+    let socket = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    // TEST-NET-1, a documentation address: only its route is looked up.
+    socket
+        .connect((std::net::Ipv4Addr::new(192, 0, 2, 1), 9))
+        .ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
 
 /// What pages are told: how this node is seen, and which STUN/TURN servers their calls use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +78,8 @@ async fn run(
     let mut wake = tokio::time::Instant::now();
     let users = snapshots.borrow_and_update().users.clone();
     machine.handle_users(Now::system(), users);
+    machine.handle_outward_ip(Now::system(), outward_ip());
+    let mut network_check = tokio::time::interval(NETWORK_CHECK);
     let mut last_seen_line = String::new();
     loop {
         while let Some(out) = machine.poll_output() {
@@ -82,6 +99,9 @@ async fn run(
                 Output::SetServices(services) => {
                     tracing::info!(?services, "announcing services");
                     let _ = gossip.command(Command::SetServices(services)).await;
+                }
+                Output::Announce => {
+                    let _ = gossip.command(Command::Announce).await;
                 }
                 Output::Probe { id, ip, ports } => {
                     let done = done_tx.clone();
@@ -139,6 +159,7 @@ async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => machine.handle_timeout(Now::system()),
+            _ = network_check.tick() => machine.handle_outward_ip(Now::system(), outward_ip()),
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     return; // the gossip task is gone: the node is stopping

@@ -447,3 +447,40 @@ fn the_look_at_our_public_address_asks_direct_peers_stun_and_retries_when_nobody
         "203.0.113.10:5000".parse().unwrap()
     ])));
 }
+
+#[test]
+fn a_new_network_is_announced_at_once_and_looked_at_again() {
+    let mut b = Bench::new("10.0.1.2", RelayFor::All);
+    b.t.handle_outward_ip(b.now(), Some("10.0.1.2".parse().unwrap()));
+    assert!(
+        !b.drain().contains(&Output::Announce),
+        "the first look is no change"
+    );
+    b.users(vec![direct_peer(1, "203.0.113.10:5000", RELAY)]);
+    b.t.handle_reflexive(b.now(), vec!["203.0.113.11".parse().unwrap()]);
+    b.drain();
+    b.secs = 30;
+    b.t.handle_outward_ip(b.now(), Some("10.0.7.2".parse().unwrap()));
+    let out = b.drain();
+    assert!(out.contains(&Output::Announce));
+    assert!(out.contains(&Output::Changed));
+    assert_eq!(
+        b.t.view().network_changes,
+        1,
+        "the page is told, so a call restarts at once"
+    );
+    assert!(
+        out.iter().any(|o| matches!(o, Output::LookUp { .. })),
+        "how it is seen from outside is looked at again now"
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Send {
+                msg: NodeMsg::ProbeRequest { .. },
+                ..
+            }
+        )),
+        "and whether it is reachable"
+    );
+}

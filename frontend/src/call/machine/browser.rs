@@ -154,6 +154,27 @@ impl CallMachine {
         }
     }
 
+    /// This side's node moved to another network (its host changed networks): the old path is gone even if the
+    /// browser has not noticed yet, so a call under way restarts ICE now rather than after the browser's consent
+    /// checks time out and the grace period passes.
+    pub fn handle_network_change(&mut self, now: u64) {
+        match self.phase {
+            Phase::InCall | Phase::Reconnecting => {
+                self.phase = Phase::Reconnecting;
+                self.timers.start(Timer::GiveUp, now + RECONNECT_LIMIT_MS);
+                self.timers.clear(Timer::Grace);
+                // Whatever offer was on its way asked about the old network.
+                self.timers.clear(Timer::Retry);
+                self.restart(now);
+            }
+            Phase::Connecting => {
+                self.timers.clear(Timer::Retry);
+                self.restart(now);
+            }
+            _ => {}
+        }
+    }
+
     /// Restarts ICE with a new offer (unless one is already on its way and not yet due for a retry).
     fn restart(&mut self, now: u64) {
         if !self.nego.stable() || (self.nego.making_offer() && self.timers.is_set(Timer::Retry)) {

@@ -195,3 +195,22 @@ fn a_renegotiation_with_another_certificate_ends_the_call() {
         "it was never answered"
     );
 }
+
+#[test]
+fn a_change_of_network_restarts_at_once_without_waiting_for_the_browser() {
+    let (mut a, mut b) = connected(CallMedia::AudioVideo);
+    a.machine.handle_network_change(10_000);
+    settle(&mut a, &mut b, 10_000);
+    assert_eq!(
+        restarts(&a),
+        1,
+        "no grace period: the old path is known to be gone"
+    );
+    assert_eq!(a.machine.phase(), Phase::InCall);
+    assert_eq!(b.machine.phase(), Phase::InCall);
+    // Not in a call: nothing to restart.
+    let mut idle = Side::new("carol");
+    idle.machine.handle_network_change(1);
+    idle.step(1);
+    assert_eq!(restarts(&idle), 0);
+}
