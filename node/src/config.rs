@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, env = "HEARSAY_TURN", default_value = "0.0.0.0:3479")]
     pub turn: SocketAddr,
 
+    /// TCP address of the TURN server, for browsers on networks that let no UDP out (`turn:…?transport=tcp`; the
+    /// relayed side is still UDP). Port 0 picks a free port.
+    #[arg(long, env = "HEARSAY_TURN_TCP", default_value = "0.0.0.0:3479")]
+    pub turn_tcp: SocketAddr,
+
     /// UDP ports the TURN server relays from, as LOW-HIGH (inclusive).
     #[arg(long, env = "HEARSAY_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
     pub relay_ports: RangeInclusive<u16>,
@@ -119,6 +124,7 @@ fn kbps_to_bytes(kbps: u64) -> Option<u64> {
 pub struct RelayConfig {
     pub stun: SocketAddr,
     pub turn: SocketAddr,
+    pub turn_tcp: SocketAddr,
     pub relay_ports: RangeInclusive<u16>,
     pub relay_ip: Option<IpAddr>,
     pub allow_private: bool,
@@ -191,6 +197,7 @@ impl Cli {
             relay: RelayConfig {
                 stun: self.stun,
                 turn: self.turn,
+                turn_tcp: self.turn_tcp,
                 relay_ports: self.relay_ports,
                 relay_ip: self.relay_ip,
                 allow_private: self.relay_allow_private,
@@ -222,6 +229,7 @@ mod tests {
         assert!(config.peers.is_empty());
         assert_eq!(config.relay.stun, "0.0.0.0:3478".parse().unwrap());
         assert_eq!(config.relay.turn, "0.0.0.0:3479".parse().unwrap());
+        assert_eq!(config.relay.turn_tcp, "0.0.0.0:3479".parse().unwrap());
         assert_eq!(config.relay.relay_ports, 49152..=65535);
         assert!(!config.relay.allow_private);
         assert_eq!(config.relay.relay_for, crate::traversal::RelayFor::All);

@@ -36,6 +36,8 @@ pub const PAGE_URL_PREFIX: &str = "hearsay: page at ";
 pub const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
 /// The line prefix, on stdout, before the TURN server's bound UDP address.
 pub const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
+/// The line prefix, on stdout, before the TURN server's bound TCP address.
+pub const TURN_TCP_ADDR_PREFIX: &str = "hearsay: turn/tcp at ";
 
 /// The line prefix, on stdout, that tells scripts and tests where the gossip socket listens.
 pub const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
@@ -62,12 +64,17 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         .with_context(|| format!("binding the TURN server to {}", relay.turn))?;
     let turn_addr = turn_socket.local_addr()?;
     stun::wire::enlarge_buffers(&turn_socket, stun::wire::LISTENER_BUFFER_BYTES);
+    let turn_tcp = tokio::net::TcpListener::bind(relay.turn_tcp)
+        .await
+        .with_context(|| format!("binding the TURN server to TCP {}", relay.turn_tcp))?;
+    let turn_tcp_addr = turn_tcp.local_addr()?;
     let advertised_ip = relay
         .relay_ip
         .unwrap_or_else(|| advertised_ip_for(turn_addr));
     let secret = turn::credentials::TurnSecret::load_or_create(&config.data_dir)?;
     let turn_server = turn::TurnServer::start(
         turn_socket,
+        Some(turn_tcp),
         turn::TurnSettings {
             realm: config.name.clone(),
             credentials: turn::credentials::Credentials::new(
@@ -113,6 +120,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
             gossip_local: gossip_addr,
             stun_port: stun_addr.port(),
             turn_port: turn_addr.port(),
+            turn_tcp_port: turn_tcp_addr.port(),
             relay_ip: advertised_ip,
             relay_for: relay.relay_for,
             secret: secret_for_traversal,
@@ -127,7 +135,13 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         started: Instant::now(),
-        ice: turn::ice_servers::IceServerSource::new(advertised_ip, stun_addr, turn_addr, secret),
+        ice: turn::ice_servers::IceServerSource::new(
+            advertised_ip,
+            stun_addr,
+            turn_addr,
+            Some(turn_tcp_addr.port()),
+            secret,
+        ),
         gossip: gossip.clone(),
         traversal,
         origins: web::AllowedOrigins::new(web_addr.port(), &config.allow_origins),
@@ -140,9 +154,10 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         ip => ip.to_string(),
     };
     tracing::info!(name = %config.name, data_dir = %config.data_dir.display(), %stun_addr, %turn_addr,
-        %advertised_ip, "node started");
+        %turn_tcp_addr, %advertised_ip, "node started");
     println!("{STUN_ADDR_PREFIX}{stun_addr}");
     println!("{TURN_ADDR_PREFIX}{turn_addr}");
+    println!("{TURN_TCP_ADDR_PREFIX}{turn_tcp_addr}");
     // The bound address: a friend cannot use 0.0.0.0 or a LAN address behind NAT, so the page (and the "seen
     // from outside" line once peers have said) gives the address to hand out.
     println!("{GOSSIP_ADDR_PREFIX}{gossip_addr}");

@@ -66,6 +66,8 @@ pub enum NodeMsg {
         expires: u64,
         stun_port: u16,
         turn_port: u16,
+        /// TURN over TCP on this port (0: none), for browsers whose network blocks UDP.
+        turn_tcp_port: u16,
     },
     TurnRefused {
         request: u64,
@@ -185,6 +187,7 @@ mod tests {
                 expires: 1_700_000_000,
                 stun_port: 3478,
                 turn_port: 3479,
+                turn_tcp_port: 3479,
             },
             NodeMsg::TurnRefused {
                 request: 2,
@@ -237,6 +240,7 @@ mod tests {
             expires: 1,
             stun_port: 1,
             turn_port: 2,
+            turn_tcp_port: 0,
         };
         assert!(encode(&long).is_err());
     }

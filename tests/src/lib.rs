@@ -42,6 +42,7 @@ const PAGE_URL_PREFIX: &str = "hearsay: page at ";
 /// The lines the node prints before its page URL with its STUN and TURN addresses (`hearsay_node::*_ADDR_PREFIX`).
 const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
 const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
+const TURN_TCP_ADDR_PREFIX: &str = "hearsay: turn/tcp at ";
 const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
 const KEY_PREFIX: &str = "hearsay: key ";
 
@@ -111,6 +112,8 @@ pub struct Node {
     pub stun: SocketAddr,
     /// The TURN server's UDP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
     pub turn: SocketAddr,
+    /// The TURN server's TCP address, as the node printed it (an unspecified IP replaced by 127.0.0.1).
+    pub turn_tcp: SocketAddr,
     /// The gossip socket's UDP address (kept across restarts).
     pub gossip: SocketAddr,
     /// The node's public key: how other users address it.
@@ -140,6 +143,7 @@ impl Node {
             web,
             stun: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             turn: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            turn_tcp: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             gossip: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             key: hearsay_shared::gossip::PublicKey([0; 32]),
             data_dir,
@@ -166,6 +170,7 @@ impl Node {
             web: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
             stun: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3478)),
             turn: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3479)),
+            turn_tcp: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3479)),
             gossip: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5000)),
             key: hearsay_shared::gossip::PublicKey([0; 32]),
             data_dir,
@@ -235,6 +240,8 @@ impl Node {
                 &self.stun.to_string(),
                 "--turn",
                 &self.turn.to_string(),
+                "--turn-tcp",
+                &self.turn_tcp.to_string(),
             ])
             .args(["--gossip", &self.gossip.to_string()])
             .args(&self.extra_args)
@@ -253,7 +260,8 @@ impl Node {
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("stdout is piped")?;
         let mut lines = BufReader::new(stdout).lines();
-        let (mut stun, mut turn, mut gossip, mut key) = (None, None, None, None);
+        let (mut stun, mut turn, mut turn_tcp, mut gossip, mut key) =
+            (None, None, None, None, None);
         let url = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.strip_prefix(PAGE_URL_PREFIX) {
@@ -264,6 +272,9 @@ impl Node {
                 }
                 if let Some(addr) = line.strip_prefix(TURN_ADDR_PREFIX) {
                     turn = Some(printed_addr(addr)?);
+                }
+                if let Some(addr) = line.strip_prefix(TURN_TCP_ADDR_PREFIX) {
+                    turn_tcp = Some(printed_addr(addr)?);
                 }
                 if let Some(addr) = line.strip_prefix(GOSSIP_ADDR_PREFIX) {
                     gossip = Some(printed_addr(addr)?);
@@ -278,6 +289,7 @@ impl Node {
         .context("node did not print its page URL in time")??;
         self.stun = stun.context("node printed no STUN address before its page URL")?;
         self.turn = turn.context("node printed no TURN address before its page URL")?;
+        self.turn_tcp = turn_tcp.context("node printed no TURN/TCP address before its page URL")?;
         self.gossip = gossip.context("node printed no gossip address before its page URL")?;
         self.key = key
             .and_then(|hex: String| hearsay_shared::gossip::PublicKey::from_hex(&hex))

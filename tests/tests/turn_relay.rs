@@ -257,3 +257,24 @@ async fn relayed_traffic_over_the_per_user_cap_is_dropped() -> anyhow::Result<()
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uclient_relays_over_tcp_without_loss() -> anyhow::Result<()> {
+    // The client–server leg on TCP (what a browser on a UDP-blocking network uses); the relayed side stays UDP.
+    let node = Node::start_with("turn-tcp", &["--relay-allow-private"]).await?;
+    let peer = TurnPeer::start().await?;
+    let mut args = vec!["-t".to_owned(), "-W".to_owned(), node.turn_secret()?];
+    args.extend(uclient_args(&node, peer.port, 2, 50, &[]));
+    // uclient_args aims at the UDP port; point it at the TCP one.
+    let at = args.iter().position(|a| a == "-p").expect("a -p argument") + 1;
+    args[at] = node.turn_tcp.port().to_string();
+    let (status, out) = run_bounded("turnutils_uclient", "coturn", &args, TOOL_LIMIT).await?;
+    let report = parse_uclient(&out)
+        .unwrap_or_else(|| panic!("uclient over TCP did not finish a run ({status}):\n{out}"));
+    assert_eq!(
+        (report.sent, report.received, report.lost),
+        (100, 100, 0),
+        "{out}"
+    );
+    Ok(())
+}

@@ -249,6 +249,8 @@ fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, 
             "127.0.0.1:0",
             "--turn",
             "127.0.0.1:0",
+            "--turn-tcp",
+            "127.0.0.1:0",
         ])
         .args(["--relay-allow-private", "--relay-ports", &ports])
         .args([

@@ -167,6 +167,8 @@ fn demo() -> anyhow::Result<()> {
                 "127.0.0.1:0",
                 "--turn",
                 "127.0.0.1:0",
+                "--turn-tcp",
+                "127.0.0.1:0",
                 "--relay-allow-private",
             ])
             .stdout(std::process::Stdio::null());

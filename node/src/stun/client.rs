@@ -110,6 +110,30 @@ pub async fn answers(server: SocketAddr, limit: Duration) -> bool {
     answered.is_ok()
 }
 
+/// Whether a TURN server answers a Binding request over TCP at `server` (any response for our transaction),
+/// within `limit`.
+pub async fn answers_tcp(server: SocketAddr, limit: Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let id: [u8; 12] = rand::random();
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(server).await.ok()?;
+        stream.write_all(&binding_request(id)).await.ok()?;
+        let mut header = [0u8; 20];
+        stream.read_exact(&mut header).await.ok()?;
+        // A STUN header (first two bits zero, the magic cookie) for our transaction.
+        Some(
+            header[0] & 0xC0 == 0
+                && header[4..8] == super::wire::MAGIC_COOKIE
+                && header[8..20] == id,
+        )
+    };
+    tokio::time::timeout(limit, exchange)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 /// Sends a Binding request with transaction `id` to `server` and hands every datagram from `server` to `accept`
 /// until it returns an outcome, retransmitting per RFC 8489 §6.2.1 (RTO 500 ms, doubling, at most 4 s) until
 /// `limit`.

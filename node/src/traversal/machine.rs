@@ -40,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::lending::{GRANT_BUDGET, GRANT_TTL, KeyBudget, PROBE_BUDGET, RelayFor};
 use super::reachability::{Reachability, Verdict};
-use super::relays::{self, RelayAction, RelayBook};
+use super::relays::{self, GrantPorts, RelayAction, RelayBook};
 use crate::gossip::UserInfo;
 use crate::turn::credentials::TurnSecret;
 
@@ -81,6 +81,8 @@ pub struct Settings {
     pub gossip_local: SocketAddr,
     pub stun_port: u16,
     pub turn_port: u16,
+    /// TURN over TCP, offered to pages whose networks block UDP.
+    pub turn_tcp_port: u16,
     /// The IP the TURN server puts in relayed addresses: its relay works from outside only when a peer reached
     /// this node at this IP.
     pub relay_ip: IpAddr,
@@ -117,6 +119,7 @@ pub enum Output {
         key: PublicKey,
         stun: SocketAddr,
         turn: SocketAddr,
+        turn_tcp: Option<SocketAddr>,
     },
     SetAddrs(Vec<SocketAddr>),
     SetServices(Vec<Service>),
@@ -219,8 +222,14 @@ impl Traversal {
                 username: None,
                 credential: None,
             });
+            let mut urls = vec![format!("turn:{}?transport=udp", grant.turn)];
+            urls.extend(
+                grant
+                    .turn_tcp
+                    .map(|tcp| format!("turn:{tcp}?transport=tcp")),
+            );
             servers.push(IceServer {
-                urls: vec![format!("turn:{}?transport=udp", grant.turn)],
+                urls,
                 username: Some(grant.username.clone()),
                 credential: Some(grant.password.clone()),
             });
@@ -306,6 +315,7 @@ impl Traversal {
                 expires,
                 stun_port,
                 turn_port,
+                turn_tcp_port,
             } => {
                 self.relays.on_grant(
                     now.at,
@@ -315,7 +325,11 @@ impl Traversal {
                     username,
                     password,
                     expires,
-                    (stun_port, turn_port),
+                    GrantPorts {
+                        stun: stun_port,
+                        turn: turn_port,
+                        turn_tcp: turn_tcp_port,
+                    },
                 );
             }
             NodeMsg::TurnRefused { request, reason } => {
@@ -498,9 +512,17 @@ impl Traversal {
                     to,
                     msg: NodeMsg::TurnRequest { request },
                 }),
-                RelayAction::Check { key, stun, turn } => {
-                    self.out.push_back(Output::CheckRelay { key, stun, turn })
-                }
+                RelayAction::Check {
+                    key,
+                    stun,
+                    turn,
+                    turn_tcp,
+                } => self.out.push_back(Output::CheckRelay {
+                    key,
+                    stun,
+                    turn,
+                    turn_tcp,
+                }),
             }
         }
         let published = (self.view(), self.ice_choice());
@@ -604,6 +626,7 @@ impl Traversal {
                     expires: minted.expires,
                     stun_port: self.settings.stun_port,
                     turn_port: self.settings.turn_port,
+                    turn_tcp_port: self.settings.turn_tcp_port,
                 }
             }
         };

@@ -79,6 +79,14 @@ pub fn candidates(users: &[UserInfo]) -> Vec<Candidate> {
     found
 }
 
+/// The ports a relay's grant names (TURN over TCP 0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantPorts {
+    pub stun: u16,
+    pub turn: u16,
+    pub turn_tcp: u16,
+}
+
 /// TURN credentials a relay lent us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -88,6 +96,8 @@ pub struct Grant {
     pub expires: u64,
     pub stun: SocketAddr,
     pub turn: SocketAddr,
+    /// TURN over TCP, if the relay offers it.
+    pub turn_tcp: Option<SocketAddr>,
     refresh_at: Instant,
     usable_until: Instant,
 }
@@ -123,11 +133,13 @@ impl Relay {
 pub enum RelayAction {
     /// Send a `TurnRequest` with this id to the relay.
     Ask { to: PublicKey, request: u64 },
-    /// Check with a STUN Binding request that these answer; report with [`RelayBook::on_checked`].
+    /// Check with STUN Binding requests that the relay answers where the page would reach it: its STUN and TURN
+    /// over UDP, or else its TURN over TCP; report with [`RelayBook::on_checked`].
     Check {
         key: PublicKey,
         stun: SocketAddr,
         turn: SocketAddr,
+        turn_tcp: Option<SocketAddr>,
     },
 }
 
@@ -202,6 +214,7 @@ impl RelayBook {
                     key: relay.candidate.key,
                     stun: grant.stun,
                     turn: grant.turn,
+                    turn_tcp: grant.turn_tcp,
                 });
             }
         }
@@ -220,7 +233,7 @@ impl RelayBook {
         username: String,
         password: String,
         expires: u64,
-        ports: (u16, u16),
+        ports: GrantPorts,
     ) -> bool {
         let Some(relay) = self
             .chosen
@@ -234,13 +247,14 @@ impl RelayBook {
         let left = Duration::from_secs(expires.saturating_sub(unix));
         let host = relay.candidate.host;
         let (stun, turn) = (
-            SocketAddr::new(host, ports.0),
-            SocketAddr::new(host, ports.1),
+            SocketAddr::new(host, ports.stun),
+            SocketAddr::new(host, ports.turn),
         );
+        let turn_tcp = (ports.turn_tcp != 0).then(|| SocketAddr::new(host, ports.turn_tcp));
         let moved = relay
             .grant
             .as_ref()
-            .is_none_or(|g| g.stun != stun || g.turn != turn);
+            .is_none_or(|g| g.stun != stun || g.turn != turn || g.turn_tcp != turn_tcp);
         if moved {
             relay.check = Check::NotYet;
         }
@@ -250,6 +264,7 @@ impl RelayBook {
             expires,
             stun,
             turn,
+            turn_tcp,
             refresh_at: now + left.saturating_sub(REFRESH_BEFORE).max(MIN_VALIDITY / 2),
             usable_until: now + left.saturating_sub(MIN_VALIDITY),
         });
@@ -427,7 +442,11 @@ mod tests {
             format!("{}:k", unix + 600),
             "pw".into(),
             unix + 600,
-            (3478, 3479),
+            GrantPorts {
+                stun: 3478,
+                turn: 3479,
+                turn_tcp: 3479,
+            },
         )
     }
 
@@ -458,7 +477,8 @@ mod tests {
             [RelayAction::Check {
                 key: key(10),
                 stun: "203.0.113.10:3478".parse().unwrap(),
-                turn: "203.0.113.10:3479".parse().unwrap()
+                turn: "203.0.113.10:3479".parse().unwrap(),
+                turn_tcp: Some("203.0.113.10:3479".parse().unwrap()),
             }]
         );
         assert!(book.on_checked(t0, key(10), true));

@@ -133,14 +133,27 @@ async fn run(
                         let _ = done.send(Done::LookUp { seen }).await;
                     });
                 }
-                Output::CheckRelay { key, stun, turn } => {
+                Output::CheckRelay {
+                    key,
+                    stun,
+                    turn,
+                    turn_tcp,
+                } => {
                     let done = done_tx.clone();
                     tokio::spawn(async move {
-                        let (a, b) = tokio::join!(
+                        // Usable if the page can reach it over UDP, or else over TCP (a network that blocks UDP).
+                        let (udp_stun, udp_turn, tcp) = tokio::join!(
                             client::answers(stun, ANSWER_LIMIT),
-                            client::answers(turn, ANSWER_LIMIT)
+                            client::answers(turn, ANSWER_LIMIT),
+                            async {
+                                match turn_tcp {
+                                    Some(addr) => client::answers_tcp(addr, ANSWER_LIMIT).await,
+                                    None => false,
+                                }
+                            }
                         );
-                        let _ = done.send(Done::Check { key, ok: a && b }).await;
+                        let ok = (udp_stun && udp_turn) || tcp;
+                        let _ = done.send(Done::Check { key, ok }).await;
                     });
                 }
                 Output::Changed => {

@@ -24,6 +24,7 @@ fn settings(relay_ip: &str, relay_for: RelayFor) -> Settings {
         gossip_local: "0.0.0.0:5000".parse().unwrap(),
         stun_port: 3478,
         turn_port: 3479,
+        turn_tcp_port: 3479,
         relay_ip: relay_ip.parse().unwrap(),
         relay_for,
         secret: TurnSecret::new("traversal-test-secret"),
@@ -201,6 +202,7 @@ fn a_node_behind_a_nat_borrows_a_reachable_peers_relay_once_it_answers() {
             expires: UNIX + 600,
             stun_port: 3478,
             turn_port: 3479,
+            turn_tcp_port: 3479,
         },
     );
     let stun: SocketAddr = "203.0.113.10:3478".parse().unwrap();
@@ -208,7 +210,8 @@ fn a_node_behind_a_nat_borrows_a_reachable_peers_relay_once_it_answers() {
     assert!(out.contains(&Output::CheckRelay {
         key: key(1),
         stun,
-        turn
+        turn,
+        turn_tcp: Some(turn),
     }));
     assert_eq!(
         b.t.ice_choice(),
@@ -231,7 +234,8 @@ fn a_node_behind_a_nat_borrows_a_reachable_peers_relay_once_it_answers() {
         urls,
         [
             "stun:203.0.113.10:3478",
-            "turn:203.0.113.10:3479?transport=udp"
+            "turn:203.0.113.10:3479?transport=udp",
+            "turn:203.0.113.10:3479?transport=tcp"
         ]
     );
     assert_eq!(servers.servers[1].credential.as_deref(), Some("pw"));

@@ -478,15 +478,20 @@ fn decode(bytes: &[u8]) -> Option<Message<StunAttribute>> {
     }
 }
 
-/// The `Conn` the `turn` crate reads its listener through: the UDP socket plus the [`Gate`].
+/// The `Conn` the `turn` crate reads a listener through: the listener (the UDP socket, or TURN over TCP's
+/// [`super::tcp::TcpMuxConn`]) plus the [`Gate`], shared by both so quotas and caps count across them.
 pub struct GatedConn {
-    socket: Arc<UdpSocket>,
+    inner: Arc<dyn webrtc_util::Conn + Send + Sync>,
     gate: Arc<Mutex<Gate>>,
 }
 
 impl GatedConn {
-    pub fn new(socket: Arc<UdpSocket>, gate: Arc<Mutex<Gate>>) -> Self {
-        Self { socket, gate }
+    pub fn new(inner: Arc<dyn webrtc_util::Conn + Send + Sync>, gate: Arc<Mutex<Gate>>) -> Self {
+        Self { inner, gate }
+    }
+
+    pub fn udp(socket: UdpSocket, gate: Arc<Mutex<Gate>>) -> Self {
+        Self::new(Arc::new(socket), gate)
     }
 
     fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
@@ -512,7 +517,7 @@ type ConnResult<T> = Result<T, webrtc_util::Error>;
 #[async_trait::async_trait]
 impl webrtc_util::Conn for GatedConn {
     async fn connect(&self, addr: SocketAddr) -> ConnResult<()> {
-        Ok(self.socket.connect(addr).await?)
+        self.inner.connect(addr).await
     }
 
     async fn recv(&self, _buf: &mut [u8]) -> ConnResult<usize> {
@@ -523,11 +528,11 @@ impl webrtc_util::Conn for GatedConn {
 
     async fn recv_from(&self, buf: &mut [u8]) -> ConnResult<(usize, SocketAddr)> {
         loop {
-            let (len, from) = match self.socket.recv_from(buf).await {
+            let (len, from) = match self.inner.recv_from(buf).await {
                 Ok(got) => got,
                 // Per-datagram errors must not reach the crate: it ends its server loop on any error.
-                Err(err) if is_transient(&err) => continue,
-                Err(err) => return Err(err.into()),
+                Err(webrtc_util::Error::Io(err)) if is_transient(&err.0) => continue,
+                Err(err) => return Err(err),
             };
             let verdict = self
                 .gate()
@@ -536,7 +541,7 @@ impl webrtc_util::Conn for GatedConn {
                 Inbound::Pass => return Ok((len, from)),
                 Inbound::Drop => {}
                 Inbound::Reply(reply) => {
-                    let _ = self.socket.send_to(&reply, from).await;
+                    let _ = self.inner.send_to(&reply, from).await;
                 }
             }
         }
@@ -558,11 +563,11 @@ impl webrtc_util::Conn for GatedConn {
                 gate.observe_outbound(buf, target);
             }
         }
-        Ok(self.socket.send_to(buf, target).await?)
+        self.inner.send_to(buf, target).await
     }
 
     fn local_addr(&self) -> ConnResult<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        self.inner.local_addr()
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

@@ -22,15 +22,24 @@ pub struct IceServerSource {
     pub host: IpAddr,
     pub stun_port: u16,
     pub turn_port: u16,
+    /// TURN over TCP, for browsers on networks that block UDP.
+    pub turn_tcp_port: Option<u16>,
     pub secret: TurnSecret,
 }
 
 impl IceServerSource {
-    pub fn new(host: IpAddr, stun: SocketAddr, turn: SocketAddr, secret: TurnSecret) -> Self {
+    pub fn new(
+        host: IpAddr,
+        stun: SocketAddr,
+        turn: SocketAddr,
+        turn_tcp_port: Option<u16>,
+        secret: TurnSecret,
+    ) -> Self {
         Self {
             host,
             stun_port: stun.port(),
             turn_port: turn.port(),
+            turn_tcp_port,
             secret,
         }
     }
@@ -42,6 +51,10 @@ impl IceServerSource {
             v4 => v4.to_string(),
         };
         let minted = self.secret.mint(label, now, ttl);
+        let mut turn_urls = vec![format!("turn:{host}:{}?transport=udp", self.turn_port)];
+        if let Some(port) = self.turn_tcp_port {
+            turn_urls.push(format!("turn:{host}:{port}?transport=tcp"));
+        }
         IceServers {
             servers: vec![
                 IceServer {
@@ -50,7 +63,7 @@ impl IceServerSource {
                     credential: None,
                 },
                 IceServer {
-                    urls: vec![format!("turn:{host}:{}?transport=udp", self.turn_port)],
+                    urls: turn_urls,
                     username: Some(minted.username),
                     credential: Some(minted.password),
                 },
@@ -79,13 +92,20 @@ mod tests {
             "192.0.2.7".parse().unwrap(),
             "0.0.0.0:3478".parse().unwrap(),
             "0.0.0.0:3479".parse().unwrap(),
+            Some(3480),
             secret.clone(),
         );
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let list = source.fresh("page", now, Duration::from_secs(100));
         assert_eq!(list.expires, 1_100);
         assert_eq!(list.servers[0].urls, ["stun:192.0.2.7:3478"]);
-        assert_eq!(list.servers[1].urls, ["turn:192.0.2.7:3479?transport=udp"]);
+        assert_eq!(
+            list.servers[1].urls,
+            [
+                "turn:192.0.2.7:3479?transport=udp",
+                "turn:192.0.2.7:3480?transport=tcp"
+            ]
+        );
         let turn = &list.servers[1];
         let creds = Credentials::new(secret, HashMap::new());
         assert_eq!(

@@ -5,6 +5,7 @@
 //! - [`gate`]: a `Conn` wrapper in front of the crate enforcing the peer policy (403), allocation quotas (486)
 //!   and framing; its core is a plain state machine.
 //! - [`relay_ports`]: relay sockets from `--relay-ports`.
+//! - [`tcp`]: TURN over TCP (`turn:…?transport=tcp`) for networks that block UDP: a framing `Conn` for the crate.
 //! - [`server`]: wiring it all into the crate's server ([`TurnServer::start`]).
 //! - [`ice_servers`]: the `iceServers` list (own STUN + own TURN with fresh credentials) for pages.
 //!
@@ -16,5 +17,6 @@ pub mod ice_servers;
 pub mod peer_policy;
 pub mod relay_ports;
 pub mod server;
+pub mod tcp;
 
 pub use server::{TurnServer, TurnSettings};

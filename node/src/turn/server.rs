@@ -35,8 +35,12 @@ pub struct TurnServer {
 }
 
 impl TurnServer {
-    /// Serves TURN on `socket` until [`TurnServer::close`].
-    pub async fn start(socket: UdpSocket, settings: TurnSettings) -> anyhow::Result<Self> {
+    /// Serves TURN on `socket`, and over TCP on `tcp` if given, until [`TurnServer::close`].
+    pub async fn start(
+        socket: UdpSocket,
+        tcp: Option<tokio::net::TcpListener>,
+        settings: TurnSettings,
+    ) -> anyhow::Result<Self> {
         let local_addr = socket.local_addr()?;
         let gate = Arc::new(Mutex::new(Gate::new(
             settings.policy,
@@ -57,12 +61,19 @@ impl TurnServer {
                 }
             }
         });
-        let conn = GatedConn::new(Arc::new(socket), gate.clone());
-        let server = ::turn::server::Server::new(::turn::server::config::ServerConfig {
-            conn_configs: vec![::turn::server::config::ConnConfig {
-                conn: Arc::new(conn),
+        let mut conn_configs = vec![::turn::server::config::ConnConfig {
+            conn: Arc::new(GatedConn::udp(socket, gate.clone())),
+            relay_addr_generator: Box::new(settings.relay.clone()),
+        }];
+        if let Some(listener) = tcp {
+            let mux = super::tcp::TcpMuxConn::start(listener)?;
+            conn_configs.push(::turn::server::config::ConnConfig {
+                conn: Arc::new(GatedConn::new(Arc::new(mux), gate.clone())),
                 relay_addr_generator: Box::new(settings.relay),
-            }],
+            });
+        }
+        let server = ::turn::server::Server::new(::turn::server::config::ServerConfig {
+            conn_configs,
             realm: settings.realm,
             auth_handler: Arc::new(settings.credentials),
             channel_bind_timeout: Duration::from_secs(600),
