@@ -107,13 +107,21 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         .await
         .with_context(|| format!("binding the gossip socket to {}", config.gossip))?;
     let gossip_addr = udp.local_addr()?;
+    // Gossip over TCP on the same port, for peers whose networks block UDP; a node that cannot have it still runs.
+    let gossip_tcp = match tokio::net::TcpListener::bind(gossip_addr).await {
+        Ok(listener) => Some(listener),
+        Err(err) => {
+            tracing::warn!(%err, %gossip_addr, "no gossip over TCP: peers that cannot use UDP cannot reach this node");
+            None
+        }
+    };
     let mut peers = Vec::new();
     for peer in &config.peers {
         peers.push(resolve_peer(peer, gossip_addr).await?);
     }
     let identity = gossip::Identity::load_or_create(&config.data_dir)?;
     // STUN and TURN are announced once a peer has reached them from outside (see `traversal`).
-    let (gossip, gossip_task) = start_gossip(&config, identity, udp, &peers).await?;
+    let (gossip, gossip_task) = start_gossip(&config, identity, udp, gossip_tcp, &peers).await?;
     let (traversal, traversal_task) = traversal::shell::spawn(
         traversal::Settings {
             name: config.name.clone(),
@@ -204,6 +212,7 @@ async fn start_gossip(
     config: &config::Config,
     identity: gossip::Identity,
     udp: tokio::net::UdpSocket,
+    tcp: Option<tokio::net::TcpListener>,
     peers: &[std::net::SocketAddr],
 ) -> anyhow::Result<(gossip::shell::GossipHandle, tokio::task::JoinHandle<()>)> {
     let now_ms = std::time::SystemTime::now()
@@ -225,7 +234,7 @@ async fn start_gossip(
         Arc::new(gossip::Ed25519Check),
         gossip_config,
     );
-    let (handle, task) = gossip::shell::spawn(udp, engine)?;
+    let (handle, task) = gossip::shell::spawn(udp, tcp, engine)?;
     for &peer in peers {
         handle
             .command(gossip::Command::AddPeer(peer))

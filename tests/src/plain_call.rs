@@ -65,7 +65,11 @@ impl Coturn {
         let at = format!("{}:{COTURN_PORT}", self.host.public_ip);
         serde_json::json!([
             {"urls": [format!("stun:{at}")]},
-            {"urls": [format!("turn:{at}?transport=udp")], "username": USER, "credential": PASSWORD},
+            {
+                "urls": [format!("turn:{at}?transport=udp"), format!("turn:{at}?transport=tcp")],
+                "username": USER,
+                "credential": PASSWORD,
+            },
         ])
     }
 }

@@ -1,11 +1,13 @@
 //! Calls between homes: each person's node and browser run on a host of a network-namespace testbed — on the
-//! public internet, behind a port-restricted cone NAT, or behind a symmetric NAT — with one public node ("hub") as
+//! public internet, behind a port-restricted cone NAT, behind a symmetric NAT, or behind a firewall that lets no
+//! UDP out (gossip then goes over TCP to the hub, media over TURN over TCP) — with one public node ("hub") as
 //! everyone's bootstrap peer. Each pairing must connect with audio and video both ways using only what the nodes
 //! found over gossip (STUN and TURN of reachable nodes, credentials lent by signed private messages); the test
 //! reads the selected candidate pair from getStats and checks it is direct where hole punching works and relayed
 //! through the hub's TURN where it cannot. Each test prints its row: the pair, hearsay's set-up time (click on Call
 //! to ICE connected on the caller's page, the callee answering at once), and a plain WebRTC call over the same
-//! NATs with coturn on the hub (the control: offer and answer with all candidates, handed over by the test), timed
+//! NATs with coturn on the hub (the control: STUN, TURN over UDP and TCP; offer and answer with all candidates,
+//! handed over by the test), timed
 //! the same way in the same browsers; both after the browsers have opened their devices once.
 //!
 //! Needs root (CI runs as root); fails saying so otherwise.
@@ -73,6 +75,8 @@ enum Expect {
     Direct,
     /// It cannot: one end is a relay candidate on the hub's TURN.
     RelayedByHub,
+    /// The callee's network blocks UDP: its end is a relay candidate on the hub's TURN, reached over TCP.
+    CalleeRelayedOverTcp,
 }
 
 async fn pairing(caller: Nat, callee: Nat, expect: Expect) -> anyhow::Result<()> {
@@ -129,6 +133,19 @@ async fn pairing(caller: Nat, callee: Nat, expect: Expect) -> anyhow::Result<()>
             );
             paths
         }
+        Expect::CalleeRelayedOverTcp => {
+            let caller = h.a.wait_path("known", |_| true).await?;
+            let callee =
+                h.b.wait_path("a relay over TCP", |p| {
+                    p.local == "relay" && p.relay_protocol == "tcp"
+                })
+                .await?;
+            anyhow::ensure!(
+                callee.local_address == hub_ip,
+                "the relay must be the hub's TURN ({hub_ip}): {callee}"
+            );
+            vec![caller, callee]
+        }
     };
     h.a.click("#hang-up").await?;
     h.a.wait_phase("ended:HungUpByYou").await?;
@@ -178,4 +195,14 @@ async fn cone_and_symmetric_relay_through_the_hub() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn symmetric_and_symmetric_relay_through_the_hub() -> anyhow::Result<()> {
     pairing(Nat::Symmetric, Nat::Symmetric, Expect::RelayedByHub).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cone_and_udp_blocked_relay_over_tcp_through_the_hub() -> anyhow::Result<()> {
+    pairing(Nat::Cone, Nat::UdpBlocked, Expect::CalleeRelayedOverTcp).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_and_udp_blocked_relay_over_tcp_through_the_hub() -> anyhow::Result<()> {
+    pairing(Nat::Public, Nat::UdpBlocked, Expect::CalleeRelayedOverTcp).await
 }

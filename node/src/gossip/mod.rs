@@ -6,7 +6,8 @@
 //! - [`peers`]: direct peers, deletion that sticks, silence.
 //! - [`outbox`] / [`reassembly`]: private messages in flight (acks, retries) and arriving (fragments, duplicates).
 //! - [`sim`]: a deterministic many-node simulator with a virtual clock, for tests and the benchmark.
-//! - [`shell`]: the tokio task that gives the engine a UDP socket, a clock and the page's commands.
+//! - [`shell`]: the tokio task that gives the engine a UDP socket, a clock and the page's commands;
+//!   [`tcp_links`]: gossip over TCP for networks that block UDP.
 //!
 //! The wire format lives in `hearsay_shared::gossip`.
 
@@ -18,6 +19,7 @@ pub mod reassembly;
 pub mod routes;
 pub mod shell;
 pub mod sim;
+pub mod tcp_links;
 
 pub use engine::{
     Command, CommandError, Config, Event, Gossip, Output, PeerInfo, Stats, Timing, UserInfo,

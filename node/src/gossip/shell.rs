@@ -1,5 +1,6 @@
-//! The tokio shell around the gossip engine: one task owns the UDP socket, the clock and the engine, and only
-//! shuttles datagrams, commands and deadlines (see the drive loop in [`super::engine`]).
+//! The tokio shell around the gossip engine: one task owns the UDP socket, the TCP links ([`super::tcp_links`]:
+//! gossip over TCP where UDP cannot get through), the clock and the engine, and only shuttles datagrams, commands
+//! and deadlines (see the drive loop in [`super::engine`]).
 //!
 //! [`spawn`] starts the task and returns a [`GossipHandle`] that the web side clones per page: it sends commands
 //! ([`GossipHandle::command`]), watches the peers and users lists ([`GossipHandle::snapshot`], refreshed on every
@@ -16,6 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::engine::{Command, CommandError, Event, Gossip, Output, PeerInfo, UserInfo};
+use super::tcp_links::TcpLinks;
 
 /// Largest datagram read; anything longer is cut to this and then refused by the decoder's size check.
 const RECV_BUFFER: usize = 2048;
@@ -69,9 +71,11 @@ impl GossipHandle {
     }
 }
 
-/// Starts the gossip task on `socket`. It runs until the returned handle's task is aborted.
+/// Starts the gossip task on `socket`, accepting gossip over TCP on `tcp` if given. It runs until the returned
+/// handle's task is aborted.
 pub fn spawn(
     socket: UdpSocket,
+    tcp: Option<tokio::net::TcpListener>,
     gossip: Gossip,
 ) -> anyhow::Result<(GossipHandle, tokio::task::JoinHandle<()>)> {
     let local_addr = socket.local_addr()?;
@@ -85,7 +89,7 @@ pub fn spawn(
         key: gossip.public_key(),
         local_addr,
     };
-    let task = tokio::spawn(run(socket, gossip, rx, snapshot_tx, events));
+    let task = tokio::spawn(run(socket, tcp, gossip, rx, snapshot_tx, events));
     Ok((handle, task))
 }
 
@@ -97,8 +101,18 @@ fn take_snapshot(gossip: &Gossip) -> Snapshot {
     }
 }
 
+async fn accept(
+    tcp: &Option<tokio::net::TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match tcp {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn run(
     socket: UdpSocket,
+    tcp: Option<tokio::net::TcpListener>,
     mut gossip: Gossip,
     mut requests: mpsc::Receiver<Request>,
     snapshot: watch::Sender<Arc<Snapshot>>,
@@ -108,11 +122,15 @@ async fn run(
     let mut wake = Instant::now();
     let mut refresh = tokio::time::interval(Duration::from_secs(1));
     let mut requests_open = true;
+    let mut links = TcpLinks::default();
     loop {
         let mut lists_changed = false;
         while let Some(out) = gossip.poll_output() {
             match out {
                 Output::Transmit { to, bytes } => {
+                    if links.send(to, &bytes) {
+                        continue;
+                    }
                     if let Err(err) = socket.send_to(&bytes, to).await {
                         tracing::debug!(%to, %err, "gossip datagram not sent");
                     }
@@ -141,15 +159,38 @@ async fn run(
             },
             request = requests.recv(), if requests_open => match request {
                 Some(Request { cmd, reply }) => {
-                    if let Command::Send { to, payload } = &cmd {
-                        tracing::debug!(to = %to.fingerprint(), bytes = payload.len(), "private message sent");
+                    let now = std::time::Instant::now();
+                    match &cmd {
+                        Command::Send { to, payload } => {
+                            tracing::debug!(to = %to.fingerprint(), bytes = payload.len(), "private message sent");
+                        }
+                        Command::AddPeer(addr) => links.configure(*addr, now, true),
+                        Command::DeletePeer(addr) => links.configure(*addr, now, false),
+                        _ => {}
                     }
-                    let _ = reply.send(gossip.handle_command(std::time::Instant::now(), cmd));
+                    let _ = reply.send(gossip.handle_command(now, cmd));
                 }
                 None => requests_open = false,
             },
             _ = refresh.tick() => {
+                let now = std::time::Instant::now();
+                let peers = gossip.peers();
+                links.dial_silent_peers(now, |addr| {
+                    peers.iter().find(|p| p.addr == addr).and_then(|p| p.last_heard)
+                });
                 let _ = snapshot.send(Arc::new(take_snapshot(&gossip)));
+            }
+            accepted = accept(&tcp) => {
+                if let Ok((stream, from)) = accepted {
+                    links.adopt(stream, from);
+                }
+            }
+            Some((from, bytes)) = links.frames.recv() => {
+                gossip.handle_datagram(std::time::Instant::now(), from, &bytes);
+            }
+            Some(addr) = links.closed.recv() => links.link_closed(addr, std::time::Instant::now()),
+            Some((addr, stream)) = links.dialed.recv() => {
+                links.dial_done(addr, stream, std::time::Instant::now());
             }
         }
     }
@@ -170,7 +211,64 @@ mod tests {
             Arc::new(Ed25519Check),
             config,
         );
-        spawn(socket, gossip).unwrap()
+        spawn(socket, None, gossip).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_peer_udp_cannot_reach_is_reached_over_tcp() {
+        // B's gossip over TCP listens on a port where nothing listens for UDP: A's datagrams go nowhere, so after
+        // the fallback delay A dials B over TCP, and from then on both gossip over that link.
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp_addr = tcp.local_addr().unwrap();
+        let b_socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b_engine = Gossip::new(
+            std::time::Instant::now(),
+            Identity::from_seed([2; 32]),
+            Arc::new(Ed25519Check),
+            Config::new("b", 1, 2),
+        );
+        let (b, tb) = spawn(b_socket, Some(tcp), b_engine).unwrap();
+        let (a, ta) = node("a", 1).await;
+        a.command(Command::AddPeer(tcp_addr))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut snap = a.snapshot();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if snap
+                    .borrow()
+                    .users
+                    .iter()
+                    .any(|u| u.key == b.key && u.reachable)
+                {
+                    break;
+                }
+                snap.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("a learns b over TCP");
+        let mut b_events = b.events();
+        a.command(Command::Send {
+            to: b.key,
+            payload: b"over tcp".to_vec(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Event::Received { payload, .. } = b_events.recv().await.unwrap() {
+                    return payload;
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, b"over tcp");
+        ta.abort();
+        tb.abort();
     }
 
     #[tokio::test]
