@@ -1,6 +1,8 @@
 //! Gossip over TCP, for a node on a network that lets no UDP out (a hotel, a corporate firewall): when a peer the
-//! user added stays silent over UDP for [`FALLBACK_AFTER`], the shell dials it over TCP on the same port, and every
-//! node accepts such connections. Each datagram travels as a 2-byte big-endian length and its bytes. The engine
+//! user added has not been heard over UDP at all [`FALLBACK_AFTER`] after it was added, the shell dials it over TCP
+//! on the same port, and every node accepts such connections. (A peer that answered over UDP and then fell silent
+//! is gone, or deleted us: dialing it over TCP would walk around its deletion, since a TCP link comes from another
+//! port than the address it deleted.) Each datagram travels as a 2-byte big-endian length and its bytes. The engine
 //! does not know: a link is keyed by the peer's address, so datagrams to that address take the link and frames
 //! from it arrive as datagrams from it. A peer behind such a firewall reaches the overlay through one reachable
 //! node; its calls then relay through TURN over TCP.
@@ -123,7 +125,7 @@ impl TcpLinks {
         }
     }
 
-    /// Dials the configured peers that UDP has not reached: `last_heard` says when each peer was last heard.
+    /// Dials the configured peers UDP has never reached: `last_heard` says when each peer was last heard.
     pub fn dial_silent_peers(
         &mut self,
         now: Instant,
@@ -133,8 +135,8 @@ impl TcpLinks {
             .configured
             .iter()
             .filter(|(addr, since)| {
-                let heard = last_heard(**addr).unwrap_or(**since).max(**since);
-                now.saturating_duration_since(heard) >= FALLBACK_AFTER
+                last_heard(**addr).is_none()
+                    && now.saturating_duration_since(**since) >= FALLBACK_AFTER
                     && !self.links.contains_key(addr)
                     && !self.dialing.contains(addr)
                     && self.not_before.get(addr).is_none_or(|t| now >= *t)
