@@ -11,6 +11,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,hyper=warn,warp=warn,turn=off".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in files and pipes (`cargo xtask demo > log`).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = Cli::parse().into_config()?;
     hearsay_node::run(config, shutdown_signal()).await

@@ -9,8 +9,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 
-const CERT_FILE: &str = "web-cert.pem";
-const KEY_FILE: &str = "web-key.pem";
+use hearsay_shared::startup::{WEB_CERT_FILE as CERT_FILE, WEB_KEY_FILE as KEY_FILE};
 
 /// Loads the certificate from `data_dir`, creating it first if it is not there, and returns a TLS server config.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Arc<ServerConfig>> {

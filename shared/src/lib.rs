@@ -10,6 +10,7 @@
 //! - [`ice`]: ICE server lists (`RTCIceServer`) a node hands to pages: its STUN and TURN with fresh credentials.
 //! - [`gossip`]: the node ↔ node gossip datagrams (route rumors, status, private messages) in compact binary
 //!   (postcard) behind a version byte. [`gossip::decode`] bounds the size first and never panics.
+//! - [`startup`]: the lines a node prints when it starts and the files in its data dir, for scripts and tests.
 //! - [`node_msg`]: what one node asks of another inside a private message (dial-back probes, TURN credentials),
 //!   answered by the node itself and never shown to a page.
 #![forbid(unsafe_code)]
@@ -19,3 +20,4 @@ pub mod gossip;
 pub mod ice;
 pub mod node_msg;
 pub mod page;
+pub mod startup;

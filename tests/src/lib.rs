@@ -37,14 +37,10 @@ pub mod netbed;
 
 pub mod plain_call;
 
-/// The line the node prints on stdout before its page URL (kept equal to `hearsay_node::PAGE_URL_PREFIX`).
-const PAGE_URL_PREFIX: &str = "hearsay: page at ";
-/// The lines the node prints before its page URL with its STUN and TURN addresses (`hearsay_node::*_ADDR_PREFIX`).
-const STUN_ADDR_PREFIX: &str = "hearsay: stun at ";
-const TURN_ADDR_PREFIX: &str = "hearsay: turn at ";
-const TURN_TCP_ADDR_PREFIX: &str = "hearsay: turn/tcp at ";
-const GOSSIP_ADDR_PREFIX: &str = "hearsay: gossip at ";
-const KEY_PREFIX: &str = "hearsay: key ";
+use hearsay_shared::startup::{
+    GOSSIP_ADDR_PREFIX, KEY_PREFIX, PAGE_URL_PREFIX, STUN_ADDR_PREFIX, TURN_ADDR_PREFIX,
+    TURN_SECRET_FILE, TURN_TCP_ADDR_PREFIX,
+};
 
 /// How long a node may take to print its URL, and a browser to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -207,7 +203,7 @@ impl Node {
 
     /// The node's TURN REST secret (created on its first start), for coturn's `-W`.
     pub fn turn_secret(&self) -> anyhow::Result<String> {
-        let path = self.data_dir.path().join("turn-secret");
+        let path = self.data_dir.path().join(TURN_SECRET_FILE);
         Ok(std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?
             .trim()

@@ -39,7 +39,7 @@ impl PageSocket {
 
     /// Opens `wss://<node>/ws` as a page from `origin` would.
     pub async fn connect_from(node: &Node, origin: Option<&str>) -> anyhow::Result<Self> {
-        let cert_path = node.data_dir().join("web-cert.pem");
+        let cert_path = node.data_dir().join(hearsay_shared::startup::WEB_CERT_FILE);
         let cert = CertificateDer::from_pem_file(&cert_path)
             .with_context(|| format!("reading {}", cert_path.display()))?;
         let mut roots = rustls::RootCertStore::empty();

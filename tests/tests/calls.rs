@@ -147,3 +147,30 @@ async fn callee_without_camera_joins_with_audio_only() -> anyhow::Result<()> {
     // Bob still sees and hears Alice.
     b.wait_media_flowing().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_mid_call_exits_cleanly_and_its_peers_see_it_leave() -> anyhow::Result<()> {
+    let (mut a, b) = call_connected("", "?auto-accept").await?;
+    b.wait_media_flowing().await?;
+    let stopping = std::time::Instant::now();
+    let status = a.node.stop().await?;
+    assert!(status.success(), "alice's node exited with {status}");
+    eprintln!("alice's node stopped mid-call in {:?}", stopping.elapsed());
+    wait_until("alice's page to say its node is gone", LIMIT, || async {
+        Ok(a.browser
+            .attr("#link-status", "data-state")
+            .await?
+            .as_deref()
+            != Some("connected"))
+    })
+    .await?;
+    // Bob's node stops hearing alice's: her route goes, and his page shows her unreachable.
+    let alice = format!(
+        r#"li.user[data-key="{}"][data-reachable="true"]"#,
+        a.node.key
+    );
+    wait_until("bob to see alice leave", LIMIT, || async {
+        Ok(b.browser.text(&alice).await?.is_none())
+    })
+    .await
+}

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use hearsay_shared::startup;
+
 use crate::tools::{repo_root, which};
 
 /// Offered STUN loads, requests per second; 0 means as fast as the generator can send.
@@ -235,7 +237,7 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
 fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, SocketAddr)> {
     let data = work.join("hearsay");
     std::fs::create_dir_all(&data)?;
-    std::fs::write(data.join("turn-secret"), SECRET)?;
+    std::fs::write(data.join(startup::TURN_SECRET_FILE), SECRET)?;
     let ports = format!("{}-{}", HEARSAY_RELAY_PORTS.0, HEARSAY_RELAY_PORTS.1);
     let mut child = Command::new("taskset")
         .args(["-c", SERVER_CORE])
@@ -274,13 +276,13 @@ fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, 
     let (mut stun, mut turn) = (None, None);
     for line in BufReader::new(stdout).lines() {
         let line = line?;
-        if let Some(a) = line.strip_prefix("hearsay: stun at ") {
+        if let Some(a) = line.strip_prefix(startup::STUN_ADDR_PREFIX) {
             stun = Some(a.trim().parse()?);
         }
-        if let Some(a) = line.strip_prefix("hearsay: turn at ") {
+        if let Some(a) = line.strip_prefix(startup::TURN_ADDR_PREFIX) {
             turn = Some(a.trim().parse()?);
         }
-        if line.starts_with("hearsay: page at ") {
+        if line.starts_with(startup::PAGE_URL_PREFIX) {
             break;
         }
     }

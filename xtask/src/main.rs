@@ -219,6 +219,8 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         "hearsay",
         "--example",
         "bench_gossip",
+        "--features",
+        "hearsay-node/sim",
         "-p",
         "hearsay-tests",
         "--bin",

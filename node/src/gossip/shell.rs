@@ -71,13 +71,26 @@ impl GossipHandle {
     }
 }
 
-/// Starts the gossip task on `socket`, accepting gossip over TCP on `tcp` if given. It runs until the returned
-/// handle's task is aborted.
+/// Starts the gossip task on `socket`, accepting gossip over TCP on `tcp` if given, on the runtime: it runs until
+/// the returned task is aborted.
 pub fn spawn(
     socket: UdpSocket,
     tcp: Option<tokio::net::TcpListener>,
     gossip: Gossip,
 ) -> anyhow::Result<(GossipHandle, tokio::task::JoinHandle<()>)> {
+    let (handle, task) = start(socket, tcp, gossip)?;
+    Ok((handle, tokio::spawn(task)))
+}
+
+/// The gossip task on `socket` (and `tcp`), for the caller to run: the handle works while the task runs.
+pub fn start(
+    socket: UdpSocket,
+    tcp: Option<tokio::net::TcpListener>,
+    gossip: Gossip,
+) -> anyhow::Result<(
+    GossipHandle,
+    impl std::future::Future<Output = ()> + Send + 'static,
+)> {
     let local_addr = socket.local_addr()?;
     let (requests, rx) = mpsc::channel(64);
     let (snapshot_tx, snapshot) = watch::channel(Arc::new(take_snapshot(&gossip)));
@@ -89,8 +102,7 @@ pub fn spawn(
         key: gossip.public_key(),
         local_addr,
     };
-    let task = tokio::spawn(run(socket, tcp, gossip, rx, snapshot_tx, events));
-    Ok((handle, task))
+    Ok((handle, run(socket, tcp, gossip, rx, snapshot_tx, events)))
 }
 
 fn take_snapshot(gossip: &Gossip) -> Snapshot {

@@ -21,8 +21,7 @@ const PROBE_LIMIT: Duration = Duration::from_millis(1500);
 /// How long a reflexive-address look or a relay check waits for one server.
 const ANSWER_LIMIT: Duration = Duration::from_secs(3);
 
-/// The line prefix, on stdout, of how peers see this node: its addresses and whether it is reachable.
-pub const SEEN_PREFIX: &str = "hearsay: seen from outside at ";
+pub use hearsay_shared::startup::SEEN_PREFIX;
 /// How often the local route towards the internet is looked up (a routing-table lookup, nothing is sent), so a
 /// change of network is noticed within this.
 const NETWORK_CHECK: Duration = Duration::from_secs(1);
@@ -53,18 +52,20 @@ enum Done {
     Check { key: PublicKey, ok: bool },
 }
 
-/// Starts the traversal task. It runs until the gossip task stops or the returned task is aborted.
-pub fn spawn(
+/// The traversal task, for the caller to run (it ends when the gossip task does), and what it publishes.
+pub fn start(
     settings: Settings,
     gossip: GossipHandle,
-) -> (watch::Receiver<Arc<Published>>, tokio::task::JoinHandle<()>) {
+) -> (
+    watch::Receiver<Arc<Published>>,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
     let machine = Traversal::new(Now::system(), settings);
     let (tx, rx) = watch::channel(Arc::new(Published {
         view: machine.view(),
         ice: machine.ice_choice(),
     }));
-    let task = tokio::spawn(run(machine, gossip, tx));
-    (rx, task)
+    (rx, run(machine, gossip, tx))
 }
 
 async fn run(

@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 /// The file in the data dir that holds the secret.
-pub const SECRET_FILE: &str = "turn-secret";
+pub use hearsay_shared::startup::TURN_SECRET_FILE as SECRET_FILE;
 
 /// Longest username the server looks at; longer ones are refused before any hashing.
 pub const MAX_USERNAME_LEN: usize = 256;

@@ -16,12 +16,14 @@ use warp::Filter;
 /// A client that has not finished its TLS handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `filter` over TLS on `listener` until `shutdown` resolves.
+/// Serves `filter` over TLS on `listener` until `shutdown` resolves. Connections run among the node's `tasks` and
+/// end when it stops.
 pub async fn serve_https<F>(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     filter: F,
     shutdown: impl Future<Output = ()>,
+    tasks: &crate::tasks::Tasks,
 ) where
     F: Filter<Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
     F::Extract: warp::Reply,
@@ -49,7 +51,7 @@ pub async fn serve_https<F>(
         }
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(warp::service(filter.clone()));
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(err)) => {

@@ -27,6 +27,8 @@ pub struct NodeInfo {
     pub gossip: crate::gossip::shell::GossipHandle,
     /// Web origins whose pages may open the WebSocket.
     pub origins: AllowedOrigins,
+    /// The node's tasks: page sessions are counted among them and end when the node stops.
+    pub tasks: crate::tasks::Tasks,
 }
 
 /// WebSocket messages above this size are refused by the WebSocket layer itself, closing the connection. Between
@@ -59,7 +61,10 @@ pub fn routes(
             let node = node.clone();
             ws.max_message_size(WS_HARD_LIMIT_BYTES)
                 .max_frame_size(WS_HARD_LIMIT_BYTES)
-                .on_upgrade(move |socket| page_session::run(socket, node))
+                .on_upgrade(move |socket| {
+                    let tasks = node.tasks.clone();
+                    tasks.track(page_session::run(socket, node))
+                })
                 .into_response()
         });
     ws.or(assets::filter(assets_dir))

@@ -56,8 +56,14 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     refresh.tick().await;
     let mut fresh_credentials = tokio::time::interval(crate::turn::ice_servers::PAGE_REFRESH);
     fresh_credentials.tick().await;
+    let stopping = node.tasks.stopping();
     loop {
         let replies: Vec<ServerMsg> = tokio::select! {
+            _ = stopping.cancelled() => {
+                // The node is stopping: say goodbye so the page shows "disconnected" at once.
+                let _ = tx.send(Message::close()).await;
+                break;
+            }
             _ = heartbeat.tick() => vec![ServerMsg::Heartbeat {
                 uptime_ms: u64::try_from(node.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             }],
