@@ -25,6 +25,12 @@ pub struct Cli {
     #[arg(long, env = "HEARSAY_WEB", default_value = "127.0.0.1:8443")]
     pub web: SocketAddr,
 
+    /// Also serve the page and its WebSocket over plain HTTP at this loopback address, for `trunk serve` to proxy
+    /// during page development (it cannot take the node's self-signed certificate); e.g. `127.0.0.1:8081`. Only
+    /// loopback addresses are taken. Origins are checked as on HTTPS (see --allow-origin).
+    #[arg(long, env = "HEARSAY_DEV_HTTP")]
+    pub dev_http: Option<SocketAddr>,
+
     /// Serve the page from this folder instead of the copy built into the binary (for development).
     #[arg(long, env = "HEARSAY_ASSETS")]
     pub assets: Option<PathBuf>,
@@ -144,6 +150,7 @@ pub struct Config {
     pub name: String,
     pub data_dir: PathBuf,
     pub web: SocketAddr,
+    pub dev_http: Option<SocketAddr>,
     pub assets: Option<PathBuf>,
     pub allow_origins: Vec<String>,
     pub gossip: SocketAddr,
@@ -181,10 +188,17 @@ impl Cli {
             self.turn_user_quota > 0 && self.turn_total_quota > 0,
             "TURN quotas must be at least 1"
         );
+        if let Some(addr) = self.dev_http {
+            anyhow::ensure!(
+                addr.ip().is_loopback(),
+                "--dev-http serves without TLS, so only on loopback (e.g. 127.0.0.1:8081), not {addr}"
+            );
+        }
         Ok(Config {
             name,
             data_dir,
             web: self.web,
+            dev_http: self.dev_http,
             assets: self.assets,
             allow_origins: self.allow_origins,
             gossip: self.gossip,
@@ -300,6 +314,17 @@ mod tests {
         let config = cli.unwrap().into_config().unwrap();
         assert_eq!(config.peers, vec!["127.0.0.1:5001", "bob.lan:5000"]);
         assert_eq!(config.gossip.port(), 0);
+    }
+
+    #[test]
+    fn plain_http_for_development_is_loopback_only() {
+        let ok = Cli::try_parse_from(["hearsay", "--dev-http", "127.0.0.1:8081"]).unwrap();
+        assert_eq!(
+            ok.into_config().unwrap().dev_http,
+            Some("127.0.0.1:8081".parse().unwrap())
+        );
+        let lan = Cli::try_parse_from(["hearsay", "--dev-http", "0.0.0.0:8081"]).unwrap();
+        assert!(lan.into_config().is_err());
     }
 
     #[test]

@@ -92,6 +92,13 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         tasks: tasks.clone(),
     });
     let routes = web::routes(page, config.assets.clone());
+    if let Some(addr) = config.dev_http {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the development HTTP server to {addr}"))?;
+        tracing::info!(%addr, "serving the page over plain HTTP on loopback, for development");
+        tasks.spawn(web::serve_dev_http(listener, routes.clone(), tasks.clone()));
+    }
 
     print_addresses(&config, bound, relay_ip, &gossip);
     web::serve_https(listeners.web, store.tls, routes, shutdown, &tasks).await;

@@ -73,3 +73,31 @@ pub async fn serve_https<F>(
         });
     }
 }
+
+/// Serves `filter` over plain HTTP on `listener` (loopback only: the command line refuses anything else), for
+/// `trunk serve`'s proxy during page development, which cannot take the node's self-signed certificate. Runs until
+/// the node stops.
+pub async fn serve_dev_http<F>(listener: TcpListener, filter: F, tasks: crate::tasks::Tasks)
+where
+    F: Filter<Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+    F::Future: Send,
+{
+    loop {
+        let Ok((tcp, remote)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(warp::service(filter.clone()));
+        tasks.spawn(async move {
+            if let Err(err) = auto::Builder::new(TokioExecutor::new())
+                .http1_only()
+                .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                .await
+            {
+                tracing::debug!(%remote, %err, "dev connection ended with an error");
+            }
+        });
+    }
+}

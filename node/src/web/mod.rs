@@ -12,7 +12,7 @@ use std::time::Instant;
 use hearsay_shared::page::{MAX_FRAME_BYTES, NodeIdentity};
 use warp::Filter;
 
-pub use https::serve_https;
+pub use https::{serve_dev_http, serve_https};
 pub use origin::AllowedOrigins;
 
 /// What the web side knows about its node.
