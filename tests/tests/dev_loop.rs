@@ -105,7 +105,7 @@ async fn trunk_serve_gives_a_page_connected_to_a_running_node() -> anyhow::Resul
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Ok(browser.attr("#link-status", "data-state").await?)
+            browser.attr("#link-status", "data-state").await
         },
         |state| state.as_deref() == Some("connected"),
     )
