@@ -144,33 +144,23 @@ impl KeyPrefix {
     }
 }
 
-/// An Ed25519 signature (64 bytes, kept as two halves because serde derives arrays only up to 32).
+/// An Ed25519 signature: 64 bytes, on the wire as they are (serde derives arrays only up to 32 by itself).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Signature {
-    r: [u8; 32],
-    s: [u8; 32],
-}
+pub struct Signature(#[serde(with = "serde_big_array::BigArray")] [u8; 64]);
 
 impl Signature {
     pub fn from_bytes(bytes: &[u8; 64]) -> Self {
-        let mut r = [0u8; 32];
-        let mut s = [0u8; 32];
-        r.copy_from_slice(&bytes[..32]);
-        s.copy_from_slice(&bytes[32..]);
-        Self { r, s }
+        Self(*bytes)
     }
 
     pub fn to_bytes(&self) -> [u8; 64] {
-        let mut out = [0u8; 64];
-        out[..32].copy_from_slice(&self.r);
-        out[32..].copy_from_slice(&self.s);
-        out
+        self.0
     }
 }
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({}…)", hex::encode(&self.r[..4]))
+        write!(f, "Signature({}…)", hex::encode(&self.0[..4]))
     }
 }
 
@@ -598,6 +588,23 @@ mod tests {
         assert_eq!(PublicKey::from_hex("zz"), None);
         assert_eq!(PublicKey::from_hex(&"é".repeat(32)), None);
         assert!(k.prefix() < PublicKey([0xff; 32]).prefix());
+    }
+
+    #[test]
+    fn a_signature_is_its_64_bytes_on_the_wire() {
+        let mut bytes = [0u8; 64];
+        bytes.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+        let encoded = postcard::to_allocvec(&Signature::from_bytes(&bytes)).unwrap();
+        assert_eq!(
+            encoded, bytes,
+            "no length, no framing: the same bytes as the two 32-byte halves before"
+        );
+        assert_eq!(
+            postcard::from_bytes::<Signature>(&encoded)
+                .unwrap()
+                .to_bytes(),
+            bytes
+        );
     }
 
     #[test]

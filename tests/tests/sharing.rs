@@ -9,10 +9,6 @@ use hearsay_tests::fantoccini::Locator;
 use hearsay_tests::{Node, wait_for, wait_until};
 use sha2::{Digest, Sha256};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A file of `len` deterministic pseudo-random bytes in a temp dir; returns (path, sha256 hex).
 fn make_file(
     dir: &std::path::Path,
@@ -33,7 +29,7 @@ fn make_file(
     data.truncate(len);
     let path = dir.join(name);
     std::fs::write(&path, &data).expect("temp dir is writable");
-    (path, hex(&Sha256::digest(&data)))
+    (path, hex::encode(&Sha256::digest(&data)))
 }
 
 /// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser.

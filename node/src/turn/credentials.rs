@@ -70,7 +70,7 @@ impl TurnSecret {
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let bytes: [u8; 32] = rand::random();
-                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let secret = hex::encode(bytes);
                 write_private(&path, &secret)
                     .with_context(|| format!("writing {}", path.display()))?;
                 Ok(Self(secret))
