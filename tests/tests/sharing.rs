@@ -29,7 +29,7 @@ fn make_file(
     data.truncate(len);
     let path = dir.join(name);
     std::fs::write(&path, &data).expect("temp dir is writable");
-    (path, hex::encode(&Sha256::digest(&data)))
+    (path, hex::encode(Sha256::digest(&data)))
 }
 
 /// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser.
