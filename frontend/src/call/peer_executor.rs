@@ -25,6 +25,8 @@ struct Parts {
     ringer: Option<Ringer>,
     /// Counts closed calls: a camera that opens after its call ended is closed again at once.
     session: u64,
+    /// Counts ring starts and stops: a ring that starts after it was stopped is dropped at once.
+    ringing: u64,
 }
 
 #[derive(Clone)]
@@ -240,10 +242,27 @@ impl PeerExecutor {
         self.changed.emit(());
     }
 
-    /// Rings for `caller`, or stops.
-    pub fn ring(&self, caller: Option<&str>) {
-        let ringer = caller.map(Ringer::start);
-        self.parts.borrow_mut().ringer = ringer;
+    /// Rings for `caller`, or stops. The ring starts beside the other effects: a page's first AudioContext takes
+    /// ~140 ms to make, and an answer must not wait for a ring tone.
+    pub fn ring(&self, caller: Option<String>) {
+        let session = {
+            let mut parts = self.parts.borrow_mut();
+            parts.ringer = None;
+            parts.ringing += 1;
+            parts.ringing
+        };
+        let Some(caller) = caller else { return };
+        let parts = self.parts.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if parts.borrow().ringing != session {
+                return; // answered (or ended) before the ring got to start: no tone at all
+            }
+            let ringer = Ringer::start(&caller);
+            let mut parts = parts.borrow_mut();
+            if parts.ringing == session {
+                parts.ringer = Some(ringer); // else: stopped meanwhile
+            }
+        });
     }
 
     /// Closes the connection and releases the camera, microphone and screen.

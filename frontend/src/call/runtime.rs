@@ -319,7 +319,7 @@ impl CallRuntime {
             Effect::SetScreen(on) => s.peer.set_screen(on).await,
             Effect::Ring(on) => {
                 let caller = s.state.borrow().machine.call().map(|c| c.peer.name.clone());
-                s.peer.ring(caller.as_deref().filter(|_| on));
+                s.peer.ring(caller.filter(|_| on));
             }
             Effect::EndSession => {
                 // Channels before their connection.
