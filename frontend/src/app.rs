@@ -66,6 +66,7 @@ pub fn app() -> Html {
                     dispatcher.dispatch(Action::Received(msg));
                 })
             };
+            crate::rtc::peer::warm_up();
             let outbox = services.outbox.borrow_mut().take();
             let link = outbox.map(|outbox| {
                 NodeLink::start(

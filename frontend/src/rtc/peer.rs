@@ -351,3 +351,19 @@ pub async fn add_candidate(pc: &RtcPeerConnection, c: &IceCandidate) -> Result<(
         .map_err(|e| js_error(&e))?;
     Ok(())
 }
+
+/// Makes the browser's WebRTC engine ready before the first call: a page's first RTCPeerConnection and first offer
+/// cost ~150 ms of set-up the browser does once, which otherwise lands on the first call's critical path (on the
+/// callee's side, between accepting and answering). Nothing is gathered or sent: the offer is never set.
+pub fn warm_up() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Ok(pc) = RtcPeerConnection::new() else {
+            return;
+        };
+        for kind in ["audio", "video"] {
+            pc.add_transceiver_with_str(kind);
+        }
+        let _ = JsFuture::from(pc.create_offer()).await;
+        pc.close();
+    });
+}
