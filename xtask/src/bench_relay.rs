@@ -24,7 +24,7 @@ use anyhow::{Context, bail};
 
 use hearsay_shared::startup;
 
-use crate::tools::{repo_root, which};
+use crate::tools::which;
 
 /// Offered STUN loads, requests per second; 0 means as fast as the generator can send.
 const STUN_RATES: [u64; 4] = [50_000, 100_000, 200_000, 0];
@@ -54,7 +54,9 @@ impl Guard {
     }
 }
 
-pub fn run() -> anyhow::Result<()> {
+/// Runs the relay benchmark with the release binaries in `release` (`hearsay`, `udp_load`, `udp_echo`, built by
+/// `cargo xtask bench`'s one build).
+pub fn run(release: &Path) -> anyhow::Result<()> {
     for (tool, package) in [
         ("turnserver", "coturn"),
         ("turnutils_uclient", "coturn"),
@@ -73,29 +75,7 @@ pub fn run() -> anyhow::Result<()> {
         "the relay benchmark pins server and load to different cores; this machine has {cores}"
     );
 
-    let root = repo_root();
-    println!("bench relay: building release binaries…");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "hearsay-node",
-            "--bin",
-            "hearsay",
-        ])
-        .args([
-            "-p",
-            "hearsay-tests",
-            "--bin",
-            "udp_load",
-            "--bin",
-            "udp_echo",
-        ])
-        .current_dir(&root)
-        .status()?;
-    anyhow::ensure!(status.success(), "release build failed");
-    let bin = crate::tools::target_dir().join("release");
+    let bin = release.to_path_buf();
     let work = std::env::temp_dir().join(format!("hearsay-bench-relay-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let result = bench(&bin, &work);

@@ -75,18 +75,29 @@ fn run_task() -> anyhow::Result<()> {
     }
 }
 
-fn run(node_args: &[String]) -> anyhow::Result<()> {
+/// The one build path of `run`, `demo` and `bench`: the tools, the page, then the release node with the page inside
+/// (and whatever else `extra` names, in the same cargo invocation). Returns the node binary.
+fn build_release(test_packages: bool, extra: &[&str]) -> anyhow::Result<std::path::PathBuf> {
     let tools = tools::Tools::ensure_page_tools()?;
+    if test_packages {
+        tools::ensure_test_packages()?;
+    }
     page::build(&tools)?;
-    cargo(&[
+    let mut args = vec![
         "build",
         "--release",
         "-p",
         "hearsay-node",
         "--bin",
         "hearsay",
-    ])?;
-    let bin = tools::repo_root().join("target/release/hearsay");
+    ];
+    args.extend_from_slice(extra);
+    cargo(&args)?;
+    Ok(tools::target_dir().join("release/hearsay"))
+}
+
+fn run(node_args: &[String]) -> anyhow::Result<()> {
+    let bin = build_release(false, &[])?;
     say!(
         "starting {} — open the URL it prints (the certificate is self-signed: accept it once)",
         bin.display()
@@ -128,17 +139,7 @@ fn test(cargo_test_args: &[String]) -> anyhow::Result<()> {
 /// temporary data dir and free ports, so a newcomer can open the three pages and watch the network form (and call
 /// from one tab to another). Ctrl-C stops them all.
 fn demo() -> anyhow::Result<()> {
-    let tools = tools::Tools::ensure_page_tools()?;
-    page::build(&tools)?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "hearsay-node",
-        "--bin",
-        "hearsay",
-    ])?;
-    let bin = tools::target_dir().join("release/hearsay");
+    let bin = build_release(false, &[])?;
     let free_port = |udp: bool| -> anyhow::Result<u16> {
         Ok(if udp {
             std::net::UdpSocket::bind("127.0.0.1:0")?
@@ -206,30 +207,27 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         bail!("unknown benchmark {unknown:?}; the groups are {BENCHES:?}");
     }
     let wanted = |group: &str| args.is_empty() || args.iter().any(|a| a == group);
-    let tools = tools::Tools::ensure_page_tools()?;
-    tools::ensure_test_packages()?;
-    page::build(&tools)?;
     say!("building the release node and the benchmark programs");
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "hearsay-node",
-        "--bin",
-        "hearsay",
-        "--example",
-        "bench_gossip",
-        "--features",
-        "hearsay-node/sim",
-        "-p",
-        "hearsay-tests",
-        "--bin",
-        "bench_calls",
-        "--bin",
-        "bench_overlay",
-    ])?;
+    let node = build_release(
+        true,
+        &[
+            "--example",
+            "bench_gossip",
+            "--features",
+            "hearsay-node/sim",
+            "-p",
+            "hearsay-tests",
+            "--bin",
+            "bench_calls",
+            "--bin",
+            "bench_overlay",
+            "--bin",
+            "udp_load",
+            "--bin",
+            "udp_echo",
+        ],
+    )?;
     let release = tools::target_dir().join("release");
-    let node = release.join("hearsay");
     if wanted("page") {
         page::print_size_table()?;
     }
@@ -247,7 +245,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     }
     if wanted("relay") {
         say!("STUN and TURN beside coturn");
-        bench_relay::run()?;
+        bench_relay::run(&release)?;
     }
     Ok(())
 }
