@@ -1,6 +1,6 @@
 //! `cargo xtask bench` — the STUN/TURN part: hearsay's relay servers side by side with coturn on loopback.
 //!
-//! [`run`] builds the release `hearsay` and the load tools (`udp_load`, `udp_echo` in `tests/src/bin`), starts
+//! [`run`] takes the release `hearsay` and the load tools (`udp_load`, `udp_echo` in `tests/src/bin`), starts
 //! three servers pinned to core 0 with `taskset` (hearsay, coturn's `turnserver` with the equivalent
 //! configuration, and a raw UDP echo as the ceiling), drives them from core 1, and prints:
 //!
