@@ -18,7 +18,6 @@ macro_rules! say {
     };
 }
 
-mod bench_relay;
 mod page;
 mod tools;
 
@@ -222,6 +221,8 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             "--bin",
             "bench_overlay",
             "--bin",
+            "bench_relay",
+            "--bin",
             "udp_load",
             "--bin",
             "udp_echo",
@@ -245,7 +246,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     }
     if wanted("relay") {
         say!("STUN and TURN beside coturn");
-        bench_relay::run(&release)?;
+        tools::run_checked(Command::new(release.join("bench_relay")).env("HEARSAY_BIN", &node))?;
     }
     Ok(())
 }

@@ -206,7 +206,7 @@ pub fn ensure_test_packages() -> anyhow::Result<()> {
     )
 }
 
-pub fn which(program: &str) -> Option<PathBuf> {
+fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

@@ -1,6 +1,7 @@
-//! `cargo xtask bench` — the STUN/TURN part: hearsay's relay servers side by side with coturn on loopback.
+//! STUN and TURN throughput and memory: hearsay's relay servers side by side with coturn on loopback (run by
+//! `cargo xtask bench`, release node through `HEARSAY_BIN`; prints tables with ratios to coturn and to a UDP echo).
 //!
-//! [`run`] takes the release `hearsay` and the load tools (`udp_load`, `udp_echo` in `tests/src/bin`), starts
+//! Takes the release `hearsay` and the load tools beside this binary (`udp_load`, `udp_echo`), starts
 //! three servers pinned to core 0 with `taskset` (hearsay, coturn's `turnserver` with the equivalent
 //! configuration, and a raw UDP echo as the ceiling), drives them from core 1, and prints:
 //!
@@ -23,8 +24,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use hearsay_shared::startup;
-
-use crate::tools::which;
+use hearsay_tests::relay_tools::{
+    UclientReport, binding_request, free_udp_port, parse_uclient, stun_exchange,
+};
+use hearsay_tests::{hearsay_bin, require_tool};
 
 /// Offered STUN loads, requests per second; 0 means as fast as the generator can send.
 const STUN_RATES: [u64; 4] = [50_000, 100_000, 200_000, 0];
@@ -54,37 +57,35 @@ impl Guard {
     }
 }
 
-/// Runs the relay benchmark with the release binaries in `release` (`hearsay`, `udp_load`, `udp_echo`, built by
-/// `cargo xtask bench`'s one build).
-pub fn run(release: &Path) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     for (tool, package) in [
         ("turnserver", "coturn"),
         ("turnutils_uclient", "coturn"),
         ("turnutils_peer", "coturn"),
         ("taskset", "util-linux"),
     ] {
-        which(tool).with_context(|| {
-            format!(
-                "{tool} is not installed: apt-get install {package} (cargo xtask test installs it)"
-            )
-        })?;
+        require_tool(tool, package)?;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     anyhow::ensure!(
         cores >= 2,
         "the relay benchmark pins server and load to different cores; this machine has {cores}"
     );
-
-    let bin = release.to_path_buf();
+    // `udp_load` and `udp_echo` are built beside this binary by the same `cargo xtask bench` build.
+    let tools = std::env::current_exe()?
+        .parent()
+        .context("the benchmark binary has a directory")?
+        .to_path_buf();
+    let node = hearsay_bin()?;
     let work = std::env::temp_dir().join(format!("hearsay-bench-relay-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
-    let result = bench(&bin, &work);
+    let result = bench(&node, &tools, &work);
     let _ = std::fs::remove_dir_all(&work);
     result
 }
 
-fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
-    let (hearsay, hearsay_stun, hearsay_turn) = start_hearsay(bin, work)?;
+fn bench(node: &Path, bin: &Path, work: &Path) -> anyhow::Result<()> {
+    let (hearsay, hearsay_stun, hearsay_turn) = start_hearsay(node, work)?;
     let (coturn, coturn_port) = start_coturn(work)?;
     let (echo, echo_addr) = start_echo(bin)?;
     std::thread::sleep(Duration::from_millis(500));
@@ -159,25 +160,28 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
             let f = uclient(port, peer.1, clients, messages, interval_ms)?;
             println!(
                 "{label:>26} | {server:>8} | {:>12.0} | {:>10} | {:>6.2}ms | {:>5}/{:<6}",
-                f.msgs_per_s, f.lost, f.avg_rtt_ms, f.received, f.sent
+                f.msgs_per_s, f.report.lost, f.report.avg_rtt_ms, f.report.received, f.report.sent
             );
             figures.push(f);
         }
         // uclient averages whole-millisecond samples: below 0.05 ms a ratio says nothing.
-        let rtt = if figures[1].avg_rtt_ms < 0.05 {
+        let rtt = if figures[1].report.avg_rtt_ms < 0.05 {
             format!(
                 "{:.2} vs {:.2}",
-                figures[0].avg_rtt_ms, figures[1].avg_rtt_ms
+                figures[0].report.avg_rtt_ms, figures[1].report.avg_rtt_ms
             )
         } else {
-            format!("{:.2}x", figures[0].avg_rtt_ms / figures[1].avg_rtt_ms)
+            format!(
+                "{:.2}x",
+                figures[0].report.avg_rtt_ms / figures[1].report.avg_rtt_ms
+            )
         };
         println!(
             "{:>26} | {:>8} | {:>11.2}x | {:>10} | {:>8} |",
             "",
             "ratio",
             figures[0].msgs_per_s / figures[1].msgs_per_s.max(1.0),
-            format!("{} vs {}", figures[0].lost, figures[1].lost),
+            format!("{} vs {}", figures[0].report.lost, figures[1].report.lost),
             rtt
         );
     }
@@ -214,14 +218,14 @@ fn bench(bin: &Path, work: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, SocketAddr)> {
+fn start_hearsay(node: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, SocketAddr)> {
     let data = work.join("hearsay");
     std::fs::create_dir_all(&data)?;
     std::fs::write(data.join(startup::TURN_SECRET_FILE), SECRET)?;
     let ports = format!("{}-{}", HEARSAY_RELAY_PORTS.0, HEARSAY_RELAY_PORTS.1);
     let mut child = Command::new("taskset")
         .args(["-c", SERVER_CORE])
-        .arg(bin.join("hearsay"))
+        .arg(node)
         .args([
             "--name",
             "bench",
@@ -241,6 +245,8 @@ fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, 
             "--turn-total-quota",
             "100000",
         ])
+        // coturn runs without bandwidth caps; so does the node here (uclient's users are metered ones).
+        .args(["--relay-user-kbps", "0", "--relay-total-kbps", "0"])
         .arg("--data-dir")
         .arg(&data)
         .env("RUST_LOG", "warn,turn=off")
@@ -276,7 +282,7 @@ fn start_hearsay(bin: &Path, work: &Path) -> anyhow::Result<(Guard, SocketAddr, 
 }
 
 fn start_coturn(work: &Path) -> anyhow::Result<(Guard, u16)> {
-    let port = free_udp_port()?;
+    let port = free_udp_port();
     let child = Command::new("taskset")
         .args(["-c", SERVER_CORE, "turnserver", "-n"])
         .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
@@ -350,7 +356,7 @@ fn start_echo(bin: &Path) -> anyhow::Result<(Guard, SocketAddr)> {
 }
 
 fn start_peer() -> anyhow::Result<(Guard, u16)> {
-    let port = free_udp_port()?;
+    let port = free_udp_port();
     let child = Command::new("taskset")
         .args([
             "-c",
@@ -431,10 +437,8 @@ fn stun_load(bin: &Path, server: SocketAddr, pid: u32, rate: u64) -> anyhow::Res
 }
 
 struct TurnFigures {
-    sent: u64,
-    received: u64,
-    lost: u64,
-    avg_rtt_ms: f64,
+    report: UclientReport,
+    /// Messages round-tripped per second of wall clock (allocation set-up included).
     msgs_per_s: f64,
 }
 
@@ -482,32 +486,15 @@ fn uclient(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let number_after = |key: &str| -> Option<f64> {
-        let line = text.lines().rev().find(|l| l.contains(key))?;
-        let rest = &line[line.find(key)? + key.len()..];
-        rest.chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect::<String>()
-            .parse()
-            .ok()
-    };
-    let (Some(sent), Some(received), Some(lost), Some(rtt)) = (
-        number_after("tot_send_msgs="),
-        number_after("tot_recv_msgs="),
-        number_after("Total lost packets "),
-        number_after("Average round trip delay "),
-    ) else {
+    let Some(report) = parse_uclient(&text) else {
         let tail: Vec<&str> = text.lines().rev().take(5).collect();
         bail!("turnutils_uclient did not finish a run: {tail:?}")
     };
     // uclient's own "Total transmit time" is whole seconds; the wall clock includes allocation setup, which is
     // part of what a server costs, so it is used for both servers alike.
     Ok(TurnFigures {
-        sent: sent as u64,
-        received: received as u64,
-        lost: lost as u64,
-        avg_rtt_ms: rtt,
-        msgs_per_s: received / wall,
+        msgs_per_s: report.received as f64 / wall,
+        report,
     })
 }
 
@@ -604,22 +591,12 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 
 fn wait_for_binding(port: u16) -> anyhow::Result<()> {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let mut request = [0u8; 20];
-    request[..2].copy_from_slice(&[0, 1]);
-    request[4..8].copy_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
-    let mut buf = [0u8; 512];
-    for _ in 0..50 {
-        socket.send_to(&request, ("127.0.0.1", port))?;
-        if socket.recv_from(&mut buf).is_ok() {
-            return Ok(());
-        }
-    }
-    bail!("no STUN answer on 127.0.0.1:{port} within 5 s")
-}
-
-fn free_udp_port() -> anyhow::Result<u16> {
-    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    let id = *b"bench-ready!";
+    stun_exchange(
+        &socket,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        &binding_request(id),
+        id,
+    )
+    .map(drop)
 }
