@@ -11,13 +11,15 @@
 //! [`run`] reads as the list of what the node runs; it binds every socket first ([`listeners`]), spawns every
 //! long-running task through [`tasks`] so a stop (Ctrl-C, SIGTERM) drains them within a bound, and exits.
 //!
-//! Layout: [`config`] (command line and environment), [`tls`] (the node's self-signed certificate),
+//! Layout: [`config`] (command line and environment), [`data_dir`] (where and how secrets are kept), [`tls`] (the
+//! node's self-signed certificate),
 //! [`web`] (HTTPS server, the embedded page and the page's WebSocket), [`gossip`] (the UDP overlay: sans-IO engine,
 //! tokio shell, simulator), [`traversal`] (how the node is seen from outside, relays found over gossip), [`stun`]
 //! (STUN server and client), [`turn`] (TURN server on the `turn` crate, credentials, relay policy, caps).
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod data_dir;
 pub mod gossip;
 pub mod listeners;
 pub mod stun;
@@ -117,8 +119,7 @@ struct Store {
 
 impl Store {
     fn open(config: &config::Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        data_dir::prepare(&config.data_dir)?;
         Ok(Self {
             tls: tls::load_or_create(&config.data_dir)?,
             turn_secret: turn::credentials::TurnSecret::load_or_create(&config.data_dir)?,

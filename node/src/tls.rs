@@ -11,6 +11,8 @@ use tokio_rustls::rustls::{self, ServerConfig};
 
 use hearsay_shared::startup::{WEB_CERT_FILE as CERT_FILE, WEB_KEY_FILE as KEY_FILE};
 
+use crate::data_dir::{self, Kind};
+
 /// Loads the certificate from `data_dir`, creating it first if it is not there, and returns a TLS server config.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Arc<ServerConfig>> {
     let cert_path = data_dir.join(CERT_FILE);
@@ -19,12 +21,15 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Arc<ServerConfig>> {
         create(&cert_path, &key_path)?;
         tracing::info!(cert = %cert_path.display(), "created a self-signed certificate for the page");
     }
-    let certs = CertificateDer::pem_file_iter(&cert_path)
-        .with_context(|| format!("reading {}", cert_path.display()))?
+    let cert_pem = data_dir::read(&cert_path, Kind::Public)?
+        .with_context(|| format!("{} vanished", cert_path.display()))?;
+    let key_pem = data_dir::read(&key_path, Kind::Secret)?
+        .with_context(|| format!("{} vanished", key_path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("parsing {}", cert_path.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .with_context(|| format!("reading {}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .with_context(|| format!("parsing {}", key_path.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -44,27 +49,8 @@ fn create(cert_path: &Path, key_path: &Path) -> anyhow::Result<()> {
     ];
     let certified =
         rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
-    write_private(key_path, certified.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(cert_path, certified.cert.pem())
-        .with_context(|| format!("writing {}", cert_path.display()))?;
-    Ok(())
-}
-
-/// Writes a file only the owner can read.
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(contents)?;
-    Ok(())
+    data_dir::write(key_path, certified.signing_key.serialize_pem().as_bytes())?;
+    data_dir::write(cert_path, certified.cert.pem().as_bytes())
 }
 
 #[cfg(test)]

@@ -38,8 +38,8 @@ impl Identity {
     /// Reads the key from `data_dir/gossip-key`, or makes one from the OS RNG and saves it (mode 0600 on unix).
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(KEY_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        match crate::data_dir::read(&path, crate::data_dir::Kind::Secret)? {
+            Some(bytes) => {
                 let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
                     anyhow::anyhow!(
                         "{} holds {} bytes, not a 32-byte key; move it away to make a new identity",
@@ -49,15 +49,14 @@ impl Identity {
                 })?;
                 Ok(Self::from_seed(seed))
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            None => {
                 let mut seed = [0u8; 32];
                 rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut seed)
                     .context("the OS random number generator failed")?;
-                write_private(&path, &seed)
+                crate::data_dir::write(&path, &seed)
                     .with_context(|| format!("saving the new key to {}", path.display()))?;
                 Ok(Self::from_seed(seed))
             }
-            Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
         }
     }
 
@@ -68,23 +67,6 @@ impl Identity {
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature::from_bytes(&self.signing.sign(message).to_bytes())
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Verifies a signature. Must be a pure function of its arguments.

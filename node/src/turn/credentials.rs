@@ -58,9 +58,9 @@ impl TurnSecret {
     /// Reads the secret from `data_dir`, or creates one (32 random bytes, hex) on first start.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(SECRET_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let secret = text.trim().to_owned();
+        match crate::data_dir::read(&path, crate::data_dir::Kind::Secret)? {
+            Some(bytes) => {
+                let secret = String::from_utf8_lossy(&bytes).trim().to_owned();
                 anyhow::ensure!(
                     secret.len() >= 16,
                     "{} holds a secret shorter than 16 characters; delete it to make a new one",
@@ -68,14 +68,12 @@ impl TurnSecret {
                 );
                 Ok(Self(secret))
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            None => {
                 let bytes: [u8; 32] = rand::random();
                 let secret = hex::encode(bytes);
-                write_private(&path, &secret)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                crate::data_dir::write(&path, format!("{secret}\n").as_bytes())?;
                 Ok(Self(secret))
             }
-            Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
         }
     }
 
@@ -112,24 +110,6 @@ impl TurnSecret {
 
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(secret.as_bytes())?;
-    file.write_all(b"\n")
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
-    std::fs::write(path, format!("{secret}\n"))
 }
 
 /// Why a username gets no password.
