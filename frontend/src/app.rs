@@ -11,17 +11,9 @@ use yew::prelude::*;
 
 use crate::call::runtime::{CallAction, CallRuntime};
 use crate::call::types::{Intent, Peer, Phase};
-use crate::components::{CallStage, IncomingCall, LinkIndicator, SidePanel};
+use crate::components::{CallStage, IncomingCall, LinkIndicator, NeedsToken, SidePanel};
 use crate::node_link::{self, NodeLink, NodeSender};
-use crate::state::{Action, PageState};
-
-/// Page switches read from the URL's query, for tests and benchmarks: `?relay-only` forces calls through TURN,
-/// `?auto-accept` answers incoming calls at once.
-fn query_has(flag: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .is_some_and(|q| q.trim_start_matches('?').split('&').any(|p| p == flag))
-}
+use crate::state::{Action, Link, PageState};
 
 struct Services {
     calls: CallRuntime,
@@ -43,12 +35,7 @@ pub fn app() -> Html {
             let publish =
                 Callback::from(move |view| dispatcher.dispatch(Action::Call(Box::new(view))));
             Services {
-                calls: CallRuntime::new(
-                    send,
-                    publish,
-                    query_has("relay-only"),
-                    query_has("auto-accept"),
-                ),
+                calls: CallRuntime::new(send, publish),
                 outbox: RefCell::new(Some(outbox)),
                 sender,
             }
@@ -115,6 +102,16 @@ pub fn app() -> Html {
                 </span>
                 <LinkIndicator link={state.link.clone()} />
             </header>
+            if let Some(testing) = state.node.as_ref().map(|n| n.testing).filter(|t| t.any()) {
+                <div class="notice testing" role="alert" id="testing-banner">
+                    { "Testing mode — this node was started for automated tests: " }
+                    if testing.auto_accept { { "it answers every call by itself. " } }
+                    if testing.relay_only { { "calls go only through relays. " } }
+                </div>
+            }
+            if state.link == Link::NeedsToken {
+                <NeedsToken />
+            }
             if let Some(err) = &state.last_error {
                 <div class="notice" role="status" id="last-error">{ err }</div>
             }

@@ -1,6 +1,7 @@
 //! The link to the page's own node: opens `wss://<same origin>/ws`, reports its state as [`Action`]s, hands every
 //! message from the node to a callback, sends what is put in its [`NodeSender`], sends heartbeats, and reconnects
-//! with backoff when the node goes away. Dropping the [`NodeLink`] stops it.
+//! with backoff when the node goes away, or says it is locked out when the node refuses it for want of its token.
+//! Dropping the [`NodeLink`] stops it.
 
 use std::time::Duration;
 
@@ -87,6 +88,7 @@ async fn run(
     let mut attempt = 0u32;
     loop {
         dispatch.emit(Action::Connecting { attempt });
+        let mut locked = false;
         match WebSocket::open(&url) {
             Ok(ws) => {
                 let outcome = select! {
@@ -95,21 +97,36 @@ async fn run(
                 };
                 if outcome {
                     attempt = 0;
+                } else {
+                    locked = refused_for_token().await;
                 }
             }
             Err(err) => dispatch.emit(Action::BadFrame(format!("cannot open {url}: {err}"))),
         }
         attempt = attempt.saturating_add(1);
         let delay = retry_delay_ms(attempt, js_sys::Math::random());
-        dispatch.emit(Action::Lost {
-            attempt,
-            retry_in_ms: delay,
+        dispatch.emit(if locked {
+            Action::NeedsToken
+        } else {
+            Action::Lost {
+                attempt,
+                retry_in_ms: delay,
+            }
         });
         select! {
             _ = sleep(Duration::from_millis(u64::from(delay))).fuse() => {}
             _ = stop => return,
         }
     }
+}
+
+/// Whether the node says this browser lacks its token (a browser does not show a refused WebSocket's status, so the
+/// page asks `/session`, which answers 401 then). A node that is down answers nothing: that is not a refusal.
+async fn refused_for_token() -> bool {
+    matches!(
+        gloo_net::http::Request::get("/session").send().await,
+        Ok(response) if response.status() == 401
+    )
 }
 
 /// Runs one connection until it ends; returns whether the node said hello on it.

@@ -19,6 +19,9 @@ pub enum Link {
     Connected,
     /// The connection is gone; the next attempt starts in `retry_in_ms`.
     Disconnected { attempt: u32, retry_in_ms: u32 },
+    /// The node refuses this browser: it has no token (the page was not opened from the node's URL, or the node
+    /// restarted since). Attempts go on, so logging in from another tab is picked up.
+    NeedsToken,
 }
 
 impl Link {
@@ -28,6 +31,7 @@ impl Link {
             Link::Connected => "connected",
             Link::Connecting { attempt: 0 } => "connecting",
             Link::Connecting { .. } | Link::Disconnected { .. } => "disconnected",
+            Link::NeedsToken => "locked",
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum Action {
     BadFrame(String),
     /// The connection closed or could not be opened.
     Lost { attempt: u32, retry_in_ms: u32 },
+    /// The node refused the connection for want of its token.
+    NeedsToken,
     /// The call runtime published a new view of the call.
     Call(Box<CallView>),
 }
@@ -81,6 +87,8 @@ pub enum Action {
 impl PageState {
     pub fn apply(&mut self, action: Action) {
         match action {
+            // Still locked until the node says hello: attempts go on behind the notice.
+            Action::Connecting { .. } if self.link == Link::NeedsToken => {}
             Action::Connecting { attempt } => self.link = Link::Connecting { attempt },
             Action::Received(msg) => self.receive(msg),
             Action::BadFrame(err) => {
@@ -95,6 +103,7 @@ impl PageState {
                     retry_in_ms,
                 }
             }
+            Action::NeedsToken => self.link = Link::NeedsToken,
             Action::Call(view) => self.call = *view,
         }
     }
@@ -160,7 +169,19 @@ mod tests {
         Action::Received(ServerMsg::Hello(NodeIdentity {
             name: name.into(),
             version: "0.1.0".into(),
+            testing: Default::default(),
         }))
+    }
+
+    #[test]
+    fn a_refused_page_stays_locked_until_the_node_says_hello() {
+        let mut s = PageState::default();
+        s.apply(Action::NeedsToken);
+        s.apply(Action::Connecting { attempt: 3 });
+        assert_eq!(s.link, Link::NeedsToken);
+        assert_eq!(s.link.label(), "locked");
+        s.apply(hello("alice"));
+        assert_eq!(s.link, Link::Connected);
     }
 
     #[test]

@@ -13,12 +13,15 @@ use clap::Parser;
 // A flag given twice keeps its last value, so scripts and test harnesses can override what they set by default.
 #[command(name = "hearsay", version, about, args_override_self = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Your display name, shown to the people you call. Defaults to this machine's host name.
     #[arg(long, env = "HEARSAY_NAME")]
     pub name: Option<String>,
 
     /// Where the node keeps its certificate and keys. Defaults to the XDG data dir (~/.local/share/hearsay).
-    #[arg(long, env = "HEARSAY_DATA_DIR")]
+    #[arg(long, env = "HEARSAY_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
     /// Address of the HTTPS server for the page. Port 0 picks a free port.
@@ -105,6 +108,22 @@ pub struct Cli {
     /// Most relayed traffic for other users in total, in kbit/s (0: no cap). This node's own page is not counted.
     #[arg(long, env = "HEARSAY_RELAY_TOTAL_KBPS", default_value_t = 50_000)]
     pub relay_total_kbps: u64,
+
+    /// FOR AUTOMATED TESTS ONLY: the page answers every incoming call at once, with camera and microphone, and says
+    /// so in a banner. Never use it on a node people can call.
+    #[arg(long)]
+    pub testing_auto_accept: bool,
+
+    /// FOR AUTOMATED TESTS ONLY: the page sends every call through TURN relays (and says so in a banner).
+    #[arg(long)]
+    pub testing_relay_only: bool,
+}
+
+/// What the binary does instead of running a node.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print the page URL (with its token) of the node running on this data dir.
+    Url,
 }
 
 /// Parses `LOW-HIGH` into a non-empty port range without port 0.
@@ -157,6 +176,18 @@ pub struct Config {
     /// As given (host:port); resolved when the node starts.
     pub peers: Vec<String>,
     pub relay: RelayConfig,
+    pub testing: hearsay_shared::page::TestingModes,
+}
+
+/// `--data-dir`, or the XDG data dir.
+pub fn data_dir_or_default(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(dir) => Ok(dir),
+        None => Ok(directories::ProjectDirs::from("", "", "hearsay")
+            .context("no home directory to keep the node's data in; pass --data-dir")?
+            .data_dir()
+            .to_path_buf()),
+    }
 }
 
 impl Cli {
@@ -167,18 +198,9 @@ impl Cli {
             None => gethostname::gethostname().to_string_lossy().into_owned(),
         };
         let name = name.trim().to_owned();
-        anyhow::ensure!(!name.is_empty(), "--name must not be empty");
-        anyhow::ensure!(
-            name.chars().count() <= 64,
-            "--name must be at most 64 characters"
-        );
-        let data_dir = match self.data_dir {
-            Some(dir) => dir,
-            None => directories::ProjectDirs::from("", "", "hearsay")
-                .context("no home directory to keep the node's data in; pass --data-dir")?
-                .data_dir()
-                .to_path_buf(),
-        };
+        hearsay_shared::text::check_name(&name, hearsay_shared::gossip::MAX_NAME_CHARS)
+            .map_err(|err| anyhow::anyhow!("--name {name:?} cannot be announced: {err}"))?;
+        let data_dir = data_dir_or_default(self.data_dir)?;
         let static_users = self
             .turn_users
             .iter()
@@ -221,6 +243,10 @@ impl Cli {
                 relay_for: self.relay_for,
                 user_bytes_per_sec: kbps_to_bytes(self.relay_user_kbps),
                 total_bytes_per_sec: kbps_to_bytes(self.relay_total_kbps),
+            },
+            testing: hearsay_shared::page::TestingModes {
+                auto_accept: self.testing_auto_accept,
+                relay_only: self.testing_relay_only,
             },
         })
     }

@@ -38,8 +38,8 @@ use anyhow::Context;
 use hearsay_shared::page::NodeIdentity;
 
 pub use hearsay_shared::startup::{
-    GOSSIP_ADDR_PREFIX, KEY_PREFIX, PAGE_URL_PREFIX, STUN_ADDR_PREFIX, TURN_ADDR_PREFIX,
-    TURN_TCP_ADDR_PREFIX,
+    GOSSIP_ADDR_PREFIX, KEY_PREFIX, PAGE_URL_FILE, PAGE_URL_PREFIX, STUN_ADDR_PREFIX,
+    TURN_ADDR_PREFIX, TURN_TCP_ADDR_PREFIX,
 };
 
 /// Runs the node until `shutdown` resolves, then stops every task (at most [`tasks::DRAIN_LIMIT`]).
@@ -79,6 +79,7 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         identity: NodeIdentity {
             name: config.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            testing: config.testing,
         },
         started: Instant::now(),
         ice: turn::ice_servers::IceServerSource::new(
@@ -90,19 +91,31 @@ pub async fn run(config: config::Config, shutdown: impl Future<Output = ()>) -> 
         ),
         gossip: gossip.clone(),
         traversal,
-        origins: web::AllowedOrigins::new(bound.web.port(), &config.allow_origins),
+        access: web::Access::new(
+            bound.web.port(),
+            &config.allow_origins,
+            web::access::new_token()?,
+            web::access::load_or_create_session_key(&config.data_dir)?,
+        ),
         tasks: tasks.clone(),
     });
-    let routes = web::routes(page, config.assets.clone());
+    let url = page_url_with(bound.web, page.access.token());
+    // Written before it is printed, so whoever reads the printed line finds the file current.
+    data_dir::write(
+        &config.data_dir.join(PAGE_URL_FILE),
+        format!("{url}\n").as_bytes(),
+    )?;
+    let routes = web::routes(page.clone(), config.assets.clone(), true);
     if let Some(addr) = config.dev_http {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the development HTTP server to {addr}"))?;
         tracing::info!(%addr, "serving the page over plain HTTP on loopback, for development");
-        tasks.spawn(web::serve_dev_http(listener, routes.clone(), tasks.clone()));
+        let dev_routes = web::routes(page.clone(), config.assets.clone(), false);
+        tasks.spawn(web::serve_dev_http(listener, dev_routes, tasks.clone()));
     }
 
-    print_addresses(&config, bound, relay_ip, &gossip);
+    print_addresses(&config, bound, relay_ip, &gossip, &url, page.access.token());
     web::serve_https(listeners.web, store.tls, routes, shutdown, &tasks).await;
     tracing::info!("stopping");
     tasks.drain().await;
@@ -197,6 +210,8 @@ fn print_addresses(
     bound: listeners::Bound,
     relay_ip: IpAddr,
     gossip: &gossip::shell::GossipHandle,
+    url: &str,
+    token: &str,
 ) {
     tracing::info!(name = %config.name, data_dir = %config.data_dir.display(), stun = %bound.stun,
         turn = %bound.turn, turn_tcp = %bound.turn_tcp, %relay_ip, "node started");
@@ -208,12 +223,50 @@ fn print_addresses(
     println!("{GOSSIP_ADDR_PREFIX}{}", bound.gossip);
     println!("{KEY_PREFIX}{}", gossip.key.to_hex());
     tracing::info!(key = %gossip.key.fingerprint(), addr = %bound.gossip, "gossip started");
-    let host = match bound.web.ip() {
+    for origin in config
+        .allow_origins
+        .iter()
+        .filter(|o| o.starts_with("http://"))
+    {
+        println!(
+            "hearsay: page under development (trunk serve) at {}/{}?token={token}",
+            origin.trim_end_matches('/'),
+            web::access::LOGIN_PATH
+        );
+    }
+    if config.testing.any() {
+        println!(
+            "hearsay: TESTING MODES ON: {:?} (never for a node people can call)",
+            config.testing
+        );
+    }
+    println!("{PAGE_URL_PREFIX}{url}");
+}
+
+/// The URL that logs a browser in to the page served at `web`.
+fn page_url_with(web: SocketAddr, token: &str) -> String {
+    let host = match web.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
         IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    println!("{PAGE_URL_PREFIX}https://{host}:{}/", bound.web.port());
+    format!(
+        "https://{host}:{}/{}?token={token}",
+        web.port(),
+        web::access::LOGIN_PATH
+    )
+}
+
+/// The page URL of the node running on `data_dir` (what `hearsay url` prints).
+pub fn page_url(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(PAGE_URL_FILE);
+    let bytes = data_dir::read(&path, data_dir::Kind::Secret)?.with_context(|| {
+        format!(
+            "{} does not exist: no node has started on this data dir (pass --data-dir if it runs on another)",
+            path.display()
+        )
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).trim().to_owned())
 }
 
 /// The address to advertise for relays and in ICE server lists when `--relay-ip` is not given: the TURN address

@@ -1,7 +1,8 @@
-//! The `hearsay` binary: parses the command line, starts logging, and runs the node until Ctrl-C or SIGTERM.
+//! The `hearsay` binary: parses the command line, starts logging, and runs the node until Ctrl-C or SIGTERM
+//! (or, as `hearsay url`, prints the running node's page URL).
 
 use clap::Parser;
-use hearsay_node::config::Cli;
+use hearsay_node::config::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,7 +15,13 @@ async fn main() -> anyhow::Result<()> {
         // Colour codes only for a person at a terminal, not in files and pipes (`cargo xtask demo > log`).
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = Cli::parse().into_config()?;
+    let cli = Cli::parse();
+    if let Some(Command::Url) = cli.command {
+        let dir = hearsay_node::config::data_dir_or_default(cli.data_dir)?;
+        println!("{}", hearsay_node::page_url(&dir)?);
+        return Ok(());
+    }
+    let config = cli.into_config()?;
     hearsay_node::run(config, shutdown_signal()).await
 }
 

@@ -11,6 +11,7 @@
 //! - [`gossip`]: the node ↔ node gossip datagrams (route rumors, status, private messages) in compact binary
 //!   (postcard) behind a version byte. [`gossip::decode`] bounds the size first and never panics.
 //! - [`startup`]: the lines a node prints when it starts and the files in its data dir, for scripts and tests.
+//! - [`text`]: display names and file names others chose, checked or made safe to show.
 //! - [`node_msg`]: what one node asks of another inside a private message (dial-back probes, TURN credentials),
 //!   answered by the node itself and never shown to a page.
 #![forbid(unsafe_code)]
@@ -21,3 +22,4 @@ pub mod ice;
 pub mod node_msg;
 pub mod page;
 pub mod startup;
+pub mod text;

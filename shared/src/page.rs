@@ -77,6 +77,25 @@ pub struct NodeIdentity {
     pub name: String,
     /// The node software's version (`CARGO_PKG_VERSION` of hearsay-node).
     pub version: String,
+    /// Behaviour for automated tests, switched on only by the node's `--testing-*` flags (never by anything in a
+    /// URL); the page shows a banner while any is on.
+    #[serde(default)]
+    pub testing: TestingModes,
+}
+
+/// What automated tests and benchmarks need the page to do on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestingModes {
+    /// Answer every incoming call at once, with camera and microphone.
+    pub auto_accept: bool,
+    /// Send every call through TURN (iceTransportPolicy "relay").
+    pub relay_only: bool,
+}
+
+impl TestingModes {
+    pub fn any(&self) -> bool {
+        self.auto_accept || self.relay_only
+    }
 }
 
 /// This node on the gossip overlay, told to the page right after [`ServerMsg::Hello`].
@@ -345,6 +364,7 @@ mod tests {
             ServerMsg::Hello(NodeIdentity {
                 name: "alice".into(),
                 version: "0.1.0".into(),
+                testing: TestingModes::default(),
             }),
             ServerMsg::Heartbeat { uptime_ms: 42 },
             ServerMsg::IceServers(crate::ice::IceServers {
@@ -530,6 +550,7 @@ mod tests {
         let valid = encode(ServerMsg::Hello(NodeIdentity {
             name: "bob".into(),
             version: "1".into(),
+            testing: TestingModes::default(),
         }));
         for cut in 0..valid.len() {
             let _ = decode_server(&valid[..cut]);

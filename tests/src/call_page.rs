@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::Locator;
 
-use crate::{Browser, Node, wait_for, wait_until};
+use crate::{AUTO_ACCEPT, Browser, Node, wait_for, wait_until};
 
 /// Bound of every wait in a call: the ring timeout (30 s) plus room.
 pub const LIMIT: Duration = Duration::from_secs(40);
@@ -17,13 +17,14 @@ pub struct Person {
 }
 
 impl Person {
-    /// Opens `node`'s page (with `query`, e.g. `?auto-accept`) in a new browser and waits until it is connected.
-    pub async fn open(node: Node, query: &str) -> anyhow::Result<Self> {
-        Self::open_in(node, Browser::start().await?, query).await
+    /// Opens `node`'s page from the URL it printed (token and all) in a new browser and waits until it is
+    /// connected.
+    pub async fn open(node: Node) -> anyhow::Result<Self> {
+        Self::open_in(node, Browser::start().await?).await
     }
 
-    pub async fn open_in(node: Node, browser: Browser, query: &str) -> anyhow::Result<Self> {
-        browser.client.goto(&format!("{}{query}", node.url)).await?;
+    pub async fn open_in(node: Node, browser: Browser) -> anyhow::Result<Self> {
+        browser.client.goto(&node.url).await?;
         let person = Person { node, browser };
         let connected = wait_for(
             &format!("{}'s page to connect", person.node.name),
@@ -185,21 +186,19 @@ impl Person {
     }
 }
 
-/// Two gossip-linked nodes with a page each, `b` peered with `a`.
-pub async fn pair(query_a: &str, query_b: &str) -> anyhow::Result<(Person, Person)> {
-    let a = Node::start_gossip("alice", &[]).await?;
-    let b = Node::start_gossip("bob", &[&a]).await?;
-    Ok((
-        Person::open(a, query_a).await?,
-        Person::open(b, query_b).await?,
-    ))
+/// Two gossip-linked nodes with a page each, `b` peered with `a`; `args_a`/`args_b` are extra node flags (e.g.
+/// [`AUTO_ACCEPT`], [`RELAY_ONLY`]).
+pub async fn pair(args_a: &[&str], args_b: &[&str]) -> anyhow::Result<(Person, Person)> {
+    let a = Node::start_gossip_with("alice", &[], args_a).await?;
+    let b = Node::start_gossip_with("bob", &[&a], args_b).await?;
+    Ok((Person::open(a).await?, Person::open(b).await?))
 }
 
-/// A pair already in a video call (alice called bob, who accepts through `query_b`'s `?auto-accept` or a click).
-pub async fn call_connected(query_a: &str, query_b: &str) -> anyhow::Result<(Person, Person)> {
-    let (a, b) = pair(query_a, query_b).await?;
+/// A pair already in a video call (alice called bob, who accepts by himself with [`AUTO_ACCEPT`] or by a click).
+pub async fn call_connected(args_a: &[&str], args_b: &[&str]) -> anyhow::Result<(Person, Person)> {
+    let (a, b) = pair(args_a, args_b).await?;
     a.call(&b, "video").await?;
-    if !query_b.contains("auto-accept") {
+    if !args_b.contains(&AUTO_ACCEPT) {
         b.click("#accept-call").await?;
     }
     a.wait_phase("in_call").await?;

@@ -42,6 +42,11 @@ use hearsay_shared::startup::{
     TURN_SECRET_FILE, TURN_TCP_ADDR_PREFIX,
 };
 
+/// The node flag that makes its page answer every call at once (tests only; the page shows a banner).
+pub const AUTO_ACCEPT: &str = "--testing-auto-accept";
+/// The node flag that makes its page send calls only through TURN (tests only; the page shows a banner).
+pub const RELAY_ONLY: &str = "--testing-relay-only";
+
 /// How long a node may take to print its URL, and a browser to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -99,7 +104,8 @@ pub fn artifacts_dir() -> PathBuf {
 /// A running `hearsay` process.
 pub struct Node {
     pub name: String,
-    /// The page URL the node printed, e.g. `https://127.0.0.1:41234/` (for a browser where the node runs).
+    /// The page URL the node printed, with its token: `https://127.0.0.1:41234/login?token=…` (for a browser where
+    /// the node runs). Opening it logs the browser in, as it does for a user.
     pub url: String,
     /// Where this test process reaches the page's server (through a [`netbed::Forward`] for a node in a
     /// namespace).
@@ -185,6 +191,15 @@ impl Node {
     /// Starts a node on the gossip overlay, peered with `peers`, whose TURN may relay on loopback (calls between
     /// pages on one machine need that).
     pub async fn start_gossip(name: &str, peers: &[&Node]) -> anyhow::Result<Self> {
+        Self::start_gossip_with(name, peers, &[]).await
+    }
+
+    /// [`Node::start_gossip`] with extra arguments (e.g. [`AUTO_ACCEPT`]).
+    pub async fn start_gossip_with(
+        name: &str,
+        peers: &[&Node],
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
         let list = peers
             .iter()
             .map(|p| p.gossip.to_string())
@@ -194,7 +209,22 @@ impl Node {
         if !list.is_empty() {
             args.extend(["--peers", list.as_str()]);
         }
+        args.extend(extra_args);
         Self::start_with(name, &args).await
+    }
+
+    /// The page's own origin, `https://127.0.0.1:<port>`, as its browser sends it.
+    pub fn origin(&self) -> &str {
+        let rest = self.url.strip_prefix("https://").unwrap_or(&self.url);
+        let end = rest
+            .find('/')
+            .map_or(self.url.len(), |i| i + "https://".len());
+        &self.url[..end]
+    }
+
+    /// This start's token, from the printed URL.
+    pub fn token(&self) -> &str {
+        self.url.split_once("token=").map_or("", |(_, t)| t)
     }
 
     pub fn data_dir(&self) -> &Path {

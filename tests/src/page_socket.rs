@@ -1,8 +1,9 @@
 //! The page's WebSocket to a node, spoken from Rust: for tests and benchmarks that drive a node as its page would
 //! (peers, users, private messages) without a browser.
 //!
-//! [`PageSocket::connect`] trusts exactly the node's own self-signed certificate (read from its data dir), so the
-//! TLS is checked for real. The socket keeps the last peers and users lists the node sent, and every wait is
+//! [`PageSocket::connect`] speaks as the node's own page does (its origin, the token's cookie) and trusts exactly
+//! the node's own self-signed certificate (read from its data dir), so the TLS is checked for real.
+//! [`PageSocket::connect_with`] sends whatever headers an attacker would. The socket keeps the last peers and users lists the node sent, and every wait is
 //! bounded.
 
 use std::sync::Arc;
@@ -31,29 +32,109 @@ pub struct PageSocket {
     pub users: Vec<UserView>,
 }
 
-impl PageSocket {
-    /// Opens `wss://<node>/ws` as a program would (no `Origin`) and reads the greeting (`Hello`, `GossipInfo`).
-    pub async fn connect(node: &Node) -> anyhow::Result<Self> {
-        Self::connect_from(node, None).await
-    }
+/// The headers of a WebSocket upgrade that decide whether the node lets it in.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    pub origin: Option<String>,
+    pub cookie: Option<String>,
+    /// `None`: the one the URL gives (the address connected to).
+    pub host: Option<String>,
+}
 
-    /// Opens `wss://<node>/ws` as a page from `origin` would.
-    pub async fn connect_from(node: &Node, origin: Option<&str>) -> anyhow::Result<Self> {
-        let cert_path = node.data_dir().join(hearsay_shared::startup::WEB_CERT_FILE);
-        let cert = CertificateDer::from_pem_file(&cert_path)
-            .with_context(|| format!("reading {}", cert_path.display()))?;
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(cert)?;
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+impl Handshake {
+    /// What the node's own page sends, once logged in from the node's URL as its user would be.
+    pub async fn as_page(node: &Node) -> anyhow::Result<Self> {
+        Ok(Self {
+            origin: Some(node.origin().to_owned()),
+            cookie: Some(login(node, &node.url).await?),
+            host: None,
+        })
+    }
+}
+
+/// The node's TLS, trusting exactly its own self-signed certificate (read from its data dir).
+fn tls_config(node: &Node) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let cert_path = node.data_dir().join(hearsay_shared::startup::WEB_CERT_FILE);
+    let cert = CertificateDer::from_pem_file(&cert_path)
+        .with_context(|| format!("reading {}", cert_path.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert)?;
+    Ok(Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth(),
+    ))
+}
+
+/// Opens `login_url` (a node's printed URL, or a forged one) as a browser would and returns the cookie the node
+/// set, as a `Cookie` header value (`name=value`). Fails with the HTTP status if the node refused.
+pub async fn login(node: &Node, login_url: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let path = login_url
+        .strip_prefix(node.origin())
+        .context("a login URL of another node")?;
+    let tcp = TcpStream::connect(node.web).await?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?;
+    let mut tls = tokio_rustls::TlsConnector::from(tls_config(node)?)
+        .connect(name, tcp)
+        .await?;
+    let host = node.origin().trim_start_matches("https://");
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer))
+        .await
+        .context("the node did not answer the login")??;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(status.contains(" 303 "), "login refused: {status}");
+    answer
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
+        })
+        .context("the login set no cookie")
+}
+
+/// The HTTP status a refused upgrade got, if that is why `connect` failed.
+pub fn refused_status(err: &anyhow::Error) -> Option<u16> {
+    err.chain().find_map(|e| match e.downcast_ref() {
+        Some(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        _ => None,
+    })
+}
+
+impl PageSocket {
+    /// Opens `wss://<node>/ws` as the node's own page would (its origin, the token cookie) and reads the greeting
+    /// (`Hello`, `GossipInfo`).
+    pub async fn connect(node: &Node) -> anyhow::Result<Self> {
+        Self::connect_with(node, &Handshake::as_page(node).await?).await
+    }
+
+    /// Opens `wss://<node>/ws` with exactly these headers (an attacker's choice of them, in the access tests).
+    pub async fn connect_with(node: &Node, handshake: &Handshake) -> anyhow::Result<Self> {
+        let config = tls_config(node)?;
         let url = format!("wss://{}/ws", node.web);
         let mut request = url.as_str().into_client_request()?;
-        if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse()?);
+        let headers = request.headers_mut();
+        for (name, value) in [
+            ("origin", &handshake.origin),
+            ("cookie", &handshake.cookie),
+            ("host", &handshake.host),
+        ] {
+            if let Some(value) = value {
+                headers.insert(name, value.parse()?);
+            }
         }
         let (ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
@@ -61,7 +142,7 @@ impl PageSocket {
                 request,
                 None,
                 true, // no Nagle: small messages, one at a time, as the browser's own socket sends them
-                Some(Connector::Rustls(Arc::new(config))),
+                Some(Connector::Rustls(config)),
             ),
         )
         .await

@@ -3,13 +3,13 @@
 //! across gossip hops, a call forced through TURN, and a callee with no camera.
 
 use hearsay_tests::call_page::{Person, call_connected, pair};
-use hearsay_tests::{Browser, Node, wait_for, wait_until};
+use hearsay_tests::{AUTO_ACCEPT, Browser, Node, RELAY_ONLY, wait_for, wait_until};
 
 use hearsay_tests::call_page::LIMIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_call_carries_video_and_audio_both_ways_then_hangs_up() -> anyhow::Result<()> {
-    let (a, b) = pair("", "").await?;
+    let (a, b) = pair(&[], &[]).await?;
     a.wait_reachable(&b).await?;
     a.browser.screenshot("call-idle").await?;
     a.call(&b, "video").await?;
@@ -37,7 +37,7 @@ async fn accepted_call_carries_video_and_audio_both_ways_then_hangs_up() -> anyh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_call_ends_on_both_sides() -> anyhow::Result<()> {
-    let (a, b) = pair("", "").await?;
+    let (a, b) = pair(&[], &[]).await?;
     a.call(&b, "video").await?;
     b.click("#reject-call").await?;
     a.wait_phase("ended:Declined").await?;
@@ -46,7 +46,7 @@ async fn declined_call_ends_on_both_sides() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_call_stops_ringing() -> anyhow::Result<()> {
-    let (a, b) = pair("", "").await?;
+    let (a, b) = pair(&[], &[]).await?;
     a.call(&b, "audio").await?;
     b.wait_phase("ringing_in").await?;
     a.click("#cancel-call").await?;
@@ -56,8 +56,8 @@ async fn cancelled_call_stops_ringing() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_caller_hears_busy() -> anyhow::Result<()> {
-    let (a, b) = pair("", "?auto-accept").await?;
-    let c = Person::open(Node::start_gossip("carol", &[&a.node]).await?, "").await?;
+    let (a, b) = pair(&[], &[AUTO_ACCEPT]).await?;
+    let c = Person::open(Node::start_gossip("carol", &[&a.node]).await?).await?;
     a.call(&b, "audio").await?;
     a.wait_phase("in_call").await?;
     c.call(&b, "audio").await?;
@@ -67,7 +67,7 @@ async fn a_third_caller_hears_busy() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_call_times_out() -> anyhow::Result<()> {
-    let (a, b) = pair("", "").await?;
+    let (a, b) = pair(&[], &[]).await?;
     a.call(&b, "audio").await?;
     b.wait_phase("ringing_in").await?;
     // The ring timeout is 30 s; LIMIT (40 s) leaves room for it.
@@ -81,11 +81,8 @@ async fn call_crosses_gossip_hops_between_nodes_that_are_not_peers() -> anyhow::
     let a = Node::start_gossip("alice", &[]).await?;
     let x = Node::start_gossip("xavier", &[&a]).await?;
     let y = Node::start_gossip("yvonne", &[&x]).await?;
-    let b = Node::start_gossip("bob", &[&y]).await?;
-    let (a, b) = (
-        Person::open(a, "").await?,
-        Person::open(b, "?auto-accept").await?,
-    );
+    let b = Node::start_gossip_with("bob", &[&y], &[AUTO_ACCEPT]).await?;
+    let (a, b) = (Person::open(a).await?, Person::open(b).await?);
     a.wait_reachable(&b).await?;
     let hops = a
         .browser
@@ -102,7 +99,7 @@ async fn call_crosses_gossip_hops_between_nodes_that_are_not_peers() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_call_connects_through_turn() -> anyhow::Result<()> {
-    let (a, b) = call_connected("?relay-only", "?relay-only&auto-accept").await?;
+    let (a, b) = call_connected(&[RELAY_ONLY], &[RELAY_ONLY, AUTO_ACCEPT]).await?;
     a.wait_media_flowing().await?;
     b.wait_media_flowing().await?;
     for p in [&a, &b] {
@@ -122,8 +119,8 @@ async fn relay_only_call_connects_through_turn() -> anyhow::Result<()> {
 async fn callee_without_camera_joins_with_audio_only() -> anyhow::Result<()> {
     let a = Node::start_gossip("alice", &[]).await?;
     let b = Node::start_gossip("bob", &[&a]).await?;
-    let a = Person::open(a, "").await?;
-    let b = Person::open_in(b, Browser::start_without_camera().await?, "").await?;
+    let a = Person::open(a).await?;
+    let b = Person::open_in(b, Browser::start_without_camera().await?).await?;
     a.call(&b, "video").await?;
     b.click("#accept-call").await?;
     b.wait_phase("in_call").await?;
@@ -150,7 +147,7 @@ async fn callee_without_camera_joins_with_audio_only() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_stopped_mid_call_exits_cleanly_and_its_peers_see_it_leave() -> anyhow::Result<()> {
-    let (mut a, b) = call_connected("", "?auto-accept").await?;
+    let (mut a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     b.wait_media_flowing().await?;
     let stopping = std::time::Instant::now();
     let status = a.node.stop().await?;

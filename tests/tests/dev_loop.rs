@@ -1,6 +1,6 @@
 //! The page development loop works as the README says: a node that also serves its WebSocket over plain HTTP on
-//! loopback (`--dev-http`), and `trunk serve` beside it proxying `/ws` to it; the page trunk serves connects to the
-//! node and shows its name.
+//! loopback (`--dev-http`), and `trunk serve` beside it proxying `/ws` and the login to it; the page trunk serves,
+//! opened from the development link the node prints, connects to the node and shows its name.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -95,7 +95,9 @@ async fn trunk_serve_gives_a_page_connected_to_a_running_node() -> anyhow::Resul
         TRUNK_LIMIT,
         || async {
             // Until trunk has built and serves the page, loading fails or shows no page yet: try again.
-            if browser.client.goto(&format!("{origin}/")).await.is_err() {
+            // The link the node prints for development: the login goes through trunk's proxy to the node.
+            let login = format!("{origin}/login?token={}", node.token());
+            if browser.client.goto(&login).await.is_err() {
                 return Ok(None);
             }
             for _ in 0..40 {

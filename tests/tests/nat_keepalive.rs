@@ -39,14 +39,14 @@ async fn callee_behind_a_stingy_router_is_still_callable_after_a_minute_idle() -
     let hub = Node::start_in_namespace(&hub_host.ns, "hub", &[]).await?;
     let bootstrap = hub_host.gossip_addr().to_string();
     let a = Node::start_in_namespace(&a_host.ns, "alice", &["--peers", &bootstrap]).await?;
-    let b = Node::start_in_namespace(&b_host.ns, "bob", &["--peers", &bootstrap]).await?;
-    let a = Person::open_in(a, Browser::start_in_namespace(&a_host.ns).await?, "").await?;
-    let b = Person::open_in(
-        b,
-        Browser::start_in_namespace(&b_host.ns).await?,
-        "?auto-accept",
+    let b = Node::start_in_namespace(
+        &b_host.ns,
+        "bob",
+        &["--peers", &bootstrap, hearsay_tests::AUTO_ACCEPT],
     )
     .await?;
+    let a = Person::open_in(a, Browser::start_in_namespace(&a_host.ns).await?).await?;
+    let b = Person::open_in(b, Browser::start_in_namespace(&b_host.ns).await?).await?;
     a.wait_network_known().await?;
     b.wait_network_known().await?;
     a.wait_reachable(&b).await?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hearsay_tests::call_page::{LIMIT, Person, call_connected};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::{Node, wait_for, wait_until};
+use hearsay_tests::{AUTO_ACCEPT, Node, wait_for, wait_until};
 use sha2::{Digest, Sha256};
 
 /// A file of `len` deterministic pseudo-random bytes in a temp dir; returns (path, sha256 hex).
@@ -87,7 +87,7 @@ fn same_shape(a: f64, b: f64) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() -> anyhow::Result<()>
 {
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     b.wait_media_flowing().await?;
     let camera = frame_shape(&b).await?;
     anyhow::ensure!(camera > 0.0, "bob decodes no video from alice's camera");
@@ -129,7 +129,7 @@ async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_flows_both_ways_with_an_unread_marker() -> anyhow::Result<()> {
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     a.click("#toggle-chat").await?;
     let input = a.browser.client.find(Locator::Css("#chat-input")).await?;
     input.send_keys("hello bob\u{E007}").await?; // U+E007 is WebDriver's Enter key
@@ -166,7 +166,7 @@ async fn chat_flows_both_ways_with_an_unread_marker() -> anyhow::Result<()> {
 async fn a_20_mb_file_arrives_with_the_same_sha256() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (path, sha) = make_file(dir.path(), "twenty.bin", 20 << 20, 1);
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     offer_files(&a, &[&path]).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
         .await?;
@@ -198,7 +198,7 @@ async fn two_files_at_once_both_arrive() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (one, sha_one) = make_file(dir.path(), "one.bin", 3 << 20, 2);
     let (two, sha_two) = make_file(dir.path(), "two.bin", 5 << 20, 3);
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     offer_files(&a, &[&one, &two]).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="1"] button.accept"#)
         .await?;
@@ -219,7 +219,7 @@ async fn two_files_at_once_both_arrive() -> anyhow::Result<()> {
 async fn a_cancelled_transfer_leaves_both_sides_clean() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (big, _) = make_file(dir.path(), "big.bin", 400 << 20, 4);
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     offer_files(&a, &[&big]).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
         .await?;
@@ -277,7 +277,7 @@ async fn safety_codes_match_and_change_with_an_identity() -> anyhow::Result<()> 
             b.browser.text("#safety-code").await?.unwrap_or_default(),
         ))
     }
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     let (at_a, at_b) = codes(&a, &b).await?;
     assert_eq!(at_a, at_b, "both ends must show the same code");
     a.click("#hang-up").await?;
@@ -285,9 +285,9 @@ async fn safety_codes_match_and_change_with_an_identity() -> anyhow::Result<()> 
     a.wait_phase("idle").await?;
 
     // Another bob: same name, fresh data dir, so a fresh identity key. Alice calls him from the same page.
-    let other = Node::start_gossip("bob", &[&a.node]).await?;
+    let other = Node::start_gossip_with("bob", &[&a.node], &[AUTO_ACCEPT]).await?;
     assert_ne!(other.key, b.node.key);
-    let b2 = Person::open(other, "?auto-accept").await?;
+    let b2 = Person::open(other).await?;
     a.call(&b2, "video").await?;
     a.wait_phase("in_call").await?;
     let (again_a, again_b) = codes(&a, &b2).await?;

@@ -11,7 +11,7 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// The npm `binaryen` package: Debian's wasm-opt is too old for current rustc output.
 const BINARYEN_VERSION: &str = "132.0.0";
 /// Debian packages the test suite and benchmarks use: a real browser, real third-party STUN/TURN programs, and
-/// what the NAT testbed builds its routers with (network namespaces, iptables NAT, conntrack).
+/// what the NAT testbed builds its routers with (network namespaces, iptables NAT, conntrack), and curl.
 const TEST_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
@@ -20,6 +20,8 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("iptables", "iptables"),
     ("conntrack", "conntrack"),
+    // The access tests knock on the node's WebSocket as another local user would.
+    ("curl", "curl"),
 ];
 
 /// Where cargo puts build output (`CARGO_TARGET_DIR`, else `target/` in the repo).

@@ -6,7 +6,7 @@
 //! arrive while an effect is in flight. Media streams are copied with `Clone::clone` (a handle): web-sys's
 //! `MediaStream::clone` is the JS method that makes a new stream of new tracks.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use hearsay_shared::call::{CallMedia, IceCandidate};
@@ -32,21 +32,26 @@ struct Parts {
 #[derive(Clone)]
 pub struct PeerExecutor {
     parts: Rc<RefCell<Parts>>,
-    relay_only: bool,
+    /// Every path through TURN (iceTransportPolicy "relay"): the node's `--testing-relay-only`.
+    relay_only: Rc<Cell<bool>>,
     report: Callback<RtcEvent>,
     /// Streams changed (a camera opened, remote tracks arrived): the view should be rebuilt.
     changed: Callback<()>,
 }
 
 impl PeerExecutor {
-    /// `relay_only` forces every path through TURN (iceTransportPolicy "relay").
-    pub fn new(relay_only: bool, report: Callback<RtcEvent>, changed: Callback<()>) -> Self {
+    pub fn new(report: Callback<RtcEvent>, changed: Callback<()>) -> Self {
         Self {
             parts: Rc::default(),
-            relay_only,
+            relay_only: Rc::default(),
             report,
             changed,
         }
+    }
+
+    /// Forces every later connection through TURN, or not.
+    pub fn set_relay_only(&self, relay_only: bool) {
+        self.relay_only.set(relay_only);
     }
 
     /// The connection, for the data channels and stats.
@@ -83,7 +88,7 @@ impl PeerExecutor {
             ice_state: Callback::from(move |state| report.emit(RtcEvent::Ice(state))),
             remote_stream: Callback::from(move |_| changed.emit(())),
         };
-        let peer = PeerConnection::open(ice_servers, self.relay_only, events)
+        let peer = PeerConnection::open(ice_servers, self.relay_only.get(), events)
             .map_err(|err| format!("could not open a connection: {err}"))?;
         let raw = peer.raw();
         self.parts.borrow_mut().peer = Some(peer);

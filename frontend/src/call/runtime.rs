@@ -7,7 +7,7 @@
 //! it (the camera opens beside them: `AcquireMedia` only starts it). Components never reach in here: they
 //! dispatch [`CallAction`]s.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
@@ -63,8 +63,8 @@ struct Shared {
     files: FileChannel,
     send: Callback<ClientMsg>,
     publish: Callback<CallView>,
-    /// Answer every incoming call at once (tests and benchmarks).
-    auto_accept: bool,
+    /// Answer every incoming call at once: the node's `--testing-auto-accept`, told in its hello.
+    auto_accept: Cell<bool>,
 }
 
 /// Cheap to clone; every clone runs the same calls.
@@ -95,27 +95,18 @@ fn weak_callback<T: 'static>(weak: &Weak<Shared>, f: fn(&CallRuntime, T)) -> Cal
 
 impl CallRuntime {
     /// `send` carries messages to the node; `publish` receives every new view.
-    pub fn new(
-        send: Callback<ClientMsg>,
-        publish: Callback<CallView>,
-        relay_only: bool,
-        auto_accept: bool,
-    ) -> Self {
+    pub fn new(send: Callback<ClientMsg>, publish: Callback<CallView>) -> Self {
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let changed = weak_callback(weak, |rt, ()| rt.refresh());
             let notice = weak_callback(weak, |rt, text| rt.notice(text));
             Shared {
                 state: RefCell::default(),
-                peer: PeerExecutor::new(
-                    relay_only,
-                    weak_callback(weak, CallRuntime::rtc),
-                    changed.clone(),
-                ),
+                peer: PeerExecutor::new(weak_callback(weak, CallRuntime::rtc), changed.clone()),
                 chat: ChatChannel::new(changed.clone(), notice.clone()),
                 files: FileChannel::new(changed, notice),
                 send,
                 publish,
-                auto_accept,
+                auto_accept: Cell::new(false),
             }
         });
         Self { shared }
@@ -159,7 +150,7 @@ impl CallRuntime {
                     _ => None,
                 };
                 state.machine.handle_signal(now, peer, signal);
-                if let Some(media) = invited.filter(|_| self.shared.auto_accept) {
+                if let Some(media) = invited.filter(|_| self.shared.auto_accept.get()) {
                     state.machine.handle_intent(now, Intent::Accept { media });
                 }
             }
@@ -183,6 +174,12 @@ impl CallRuntime {
             // The node's choice, for this page only: nothing of it goes to the other side of a call.
             ServerMsg::IceServers(ice) => state.machine.set_ice_servers(ice.servers.clone()),
             ServerMsg::GossipInfo(info) => state.machine.set_own_key(info.key),
+            // The node's testing modes; nothing in the page's URL can switch them.
+            ServerMsg::Hello(identity) => {
+                self.shared.auto_accept.set(identity.testing.auto_accept);
+                self.shared.peer.set_relay_only(identity.testing.relay_only);
+                return;
+            }
             ServerMsg::Network(view) => {
                 let before = state.network_changes.replace(view.network_changes);
                 if before.is_none_or(|n| n >= view.network_changes) {

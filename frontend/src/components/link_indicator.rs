@@ -19,6 +19,7 @@ pub fn link_indicator(props: &LinkIndicatorProps) -> Html {
         Link::Disconnected { retry_in_ms, .. } => {
             format!("retrying in {:.1} s", f64::from(*retry_in_ms) / 1000.0)
         }
+        Link::NeedsToken => "the node wants its link".to_owned(),
     };
     html! {
         <span id="link-status" class={classes!("link", label)} data-state={label} role="status" aria-live="polite">

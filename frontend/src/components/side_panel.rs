@@ -40,18 +40,33 @@ pub fn side_panel(props: &SidePanelProps) -> Html {
             }
         })
     };
+    // Names are anyone's choice: two users may both be "alice". Each shows its fingerprint, and a name shared with
+    // another user says so.
+    let mut name_counts = std::collections::HashMap::<String, usize>::new();
+    for u in &props.users {
+        *name_counts.entry(u.name.to_lowercase()).or_default() += 1;
+    }
     let users = props.users.iter().map(|u| {
+        let same_name = name_counts.get(&u.name.to_lowercase()).copied().unwrap_or(0) > 1;
         let call = |media: CallMedia| {
             let (on_call, user) = (props.on_call.clone(), u.clone());
             Callback::from(move |_: MouseEvent| on_call.emit((user.clone(), media)))
         };
         let can_call = u.reachable && !props.busy;
         html! {
-            <li class={classes!("user", (!u.reachable).then_some("unreachable"))}
+            <li class={classes!("user", (!u.reachable).then_some("unreachable"), same_name.then_some("same-name"))}
                 data-key={u.key.to_hex()} data-reachable={u.reachable.to_string()}>
                 <div class="who">
                     <span class="name">{ &u.name }</span>
-                    <span class="fingerprint" title={u.key.to_hex()}>{ &u.fingerprint }</span>
+                    if same_name {
+                        <span class="same-name" title="Another user has this name: tell them apart by the fingerprint">
+                            { "same name as another user" }
+                        </span>
+                    }
+                    <details class="key">
+                        <summary class="fingerprint" title="Show the whole key">{ &u.fingerprint }</summary>
+                        <code class="full-key">{ u.key.to_hex() }</code>
+                    </details>
                     <span class="hops">{
                         match (u.reachable, u.hops) {
                             (true, Some(1)) => "direct peer".to_owned(),

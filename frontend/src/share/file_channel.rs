@@ -26,6 +26,9 @@ const SEND_HIGH_WATER: u32 = 8 << 20;
 /// Progress re-renders at most this often; state changes always re-render.
 const PROGRESS_PUBLISH_MS: u64 = 150;
 
+/// The type every received file gets.
+const SAVE_ONLY_TYPE: &str = "application/octet-stream";
+
 /// Received bytes of one file: recent chunks, folded into a Blob every [`FOLD_BYTES`] so the browser (which may
 /// keep large Blobs on disk) holds them rather than a growing list of buffers.
 struct IncomingParts {
@@ -275,13 +278,10 @@ impl FileChannel {
     /// Every byte of incoming `id` arrived and checked out: make it a file to save.
     fn complete(&self, id: u32) {
         let mut parts = self.parts.borrow_mut();
-        let mime = parts
-            .transfers
-            .get(id, Direction::Incoming)
-            .map(|t| t.mime.clone())
-            .unwrap_or_default();
         if let Some(mut received) = parts.incoming.remove(&id) {
-            received.fold(Some(&mime));
+            // Bytes, whatever type the sender claimed: a Blob typed `text/html` would render, scripts and all, on
+            // the page's own origin if opened. As octet-stream it can only be saved.
+            received.fold(Some(SAVE_ONLY_TYPE));
             let url = received
                 .blob
                 .as_ref()

@@ -41,7 +41,6 @@ pub struct Transfer {
     pub direction: Direction,
     pub name: String,
     pub size: u64,
-    pub mime: String,
     pub state: TransferState,
     pub bytes: u64,
     pub started_at: Option<u64>,
@@ -128,7 +127,7 @@ impl Transfers {
             mime: mime.clone(),
         };
         self.list
-            .push(Transfer::new(id, Direction::Outgoing, name, size, mime));
+            .push(Transfer::new(id, Direction::Outgoing, name, size));
         (id, TransferEffect::Send(control))
     }
 
@@ -171,12 +170,15 @@ impl Transfers {
                 id,
                 name,
                 size,
-                mime,
+                // The claimed type is not used: every received file is saved as bytes (see FileChannel).
+                mime: _,
             } => {
                 if self.get(id, Direction::Incoming).is_some() {
                     return vec![];
                 }
-                let mut t = Transfer::new(id, Direction::Incoming, name, size, mime);
+                // The sender chose the name: shown and saved only once it cannot hide, reorder or climb out.
+                let name = hearsay_shared::text::file_name(&name);
+                let mut t = Transfer::new(id, Direction::Incoming, name, size);
                 if size > MAX_FILE_BYTES {
                     t.state = TransferState::Failed("the file is larger than 4 GiB".into());
                     self.list.push(t);
@@ -299,13 +301,12 @@ impl Transfers {
 }
 
 impl Transfer {
-    fn new(id: u32, direction: Direction, name: String, size: u64, mime: String) -> Self {
+    fn new(id: u32, direction: Direction, name: String, size: u64) -> Self {
         Self {
             id,
             direction,
             name,
             size,
-            mime,
             state: TransferState::Offered,
             bytes: 0,
             started_at: None,
@@ -451,7 +452,7 @@ mod tests {
 
     #[test]
     fn rate_is_bytes_over_elapsed_time() {
-        let mut t = Transfer::new(0, Direction::Outgoing, "f".into(), 10_000_000, "".into());
+        let mut t = Transfer::new(0, Direction::Outgoing, "f".into(), 10_000_000);
         t.started_at = Some(1_000);
         t.bytes = 5_000_000;
         assert_eq!(t.rate(2_000), 5_000_000.0);

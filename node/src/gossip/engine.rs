@@ -370,7 +370,8 @@ impl Gossip {
             .others()
             .map(|e| UserInfo {
                 key: e.signed.route.origin,
-                name: e.signed.route.name.clone(),
+                // Signed by its owner, but not to be obeyed: controls and direction overrides are shown, not run.
+                name: hearsay_shared::text::escape(&e.signed.route.name),
                 hops: e.path.map(|p| p.hops()),
                 reachable: e.path.is_some(),
                 next_hop: match e.path {

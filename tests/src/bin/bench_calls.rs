@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use hearsay_tests::call_page::{Person, call_connected};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::{Browser, Node, wait_until};
+use hearsay_tests::{AUTO_ACCEPT, Browser, Node, wait_until};
 
 const CALLS: usize = 10;
 const FILE_MIB: usize = 200;
@@ -195,7 +195,7 @@ async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<f64>> {
         if i > 0 {
             let Person { node, browser } = b;
             drop(browser);
-            b = Person::open_in(node, Browser::start().await?, "?auto-accept").await?;
+            b = Person::open_in(node, Browser::start().await?).await?;
         }
         times.push(one_call(a, &b).await?);
     }
@@ -214,11 +214,8 @@ fn row(path: &str, times: Vec<f64>, anchor: f64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let a = Node::start_gossip("alice", &[]).await?;
-    let b = Node::start_gossip("bob", &[&a]).await?;
-    let (a, b) = (
-        Person::open(a, "").await?,
-        Person::open(b, "?auto-accept").await?,
-    );
+    let b = Node::start_gossip_with("bob", &[&a], &[AUTO_ACCEPT]).await?;
+    let (a, b) = (Person::open(a).await?, Person::open(b).await?);
     let mut local = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         local.push(one_local_call(&a).await?);
@@ -230,11 +227,8 @@ async fn main() -> anyhow::Result<()> {
     let a = Node::start_gossip("alice", &[]).await?;
     let x = Node::start_gossip("xavier", &[&a]).await?;
     let y = Node::start_gossip("yvonne", &[&x]).await?;
-    let b = Node::start_gossip("bob", &[&y]).await?;
-    let (a, b) = (
-        Person::open(a, "").await?,
-        Person::open(b, "?auto-accept").await?,
-    );
+    let b = Node::start_gossip_with("bob", &[&y], &[AUTO_ACCEPT]).await?;
+    let (a, b) = (Person::open(a).await?, Person::open(b).await?);
     let hops = set_up_times(&a, b).await?;
     drop((a, x, y));
 
@@ -256,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     std::fs::write(&path, &data)?;
     drop(data);
-    let (a, b) = call_connected("", "?auto-accept").await?;
+    let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     let anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
     let big_chunks_mb_s = local_channel_mb_s(&a, FILE_MIB, 256 * 1024).await?;
     let rss_before = (
