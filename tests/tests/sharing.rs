@@ -32,14 +32,18 @@ fn make_file(
     (path, hex::encode(Sha256::digest(&data)))
 }
 
-/// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser.
+/// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser. The link
+/// must be a download of plain bytes: a file a peer sent never renders on the page's origin.
 async fn downloaded_sha256(p: &Person, id: &str) -> anyhow::Result<String> {
     let script = r#"
         const [id, done] = [arguments[0], arguments[arguments.length - 1]];
         const a = document.querySelector(`li.transfer[data-direction="in"][data-id="${id}"] a.download`);
         if (!a) { done({error: "no download link"}); return; }
-        fetch(a.href).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest("SHA-256", b)).then(h => {
-            done({sha: Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, "0")).join("")});
+        let type = null;
+        fetch(a.href).then(r => r.blob()).then(b => { type = b.type; return b.arrayBuffer(); })
+          .then(b => crypto.subtle.digest("SHA-256", b)).then(h => {
+            done({sha: Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, "0")).join(""),
+                  type, download: a.getAttribute("download")});
         }).catch(e => done({error: String(e)}));
     "#;
     let r = p
@@ -47,6 +51,11 @@ async fn downloaded_sha256(p: &Person, id: &str) -> anyhow::Result<String> {
         .client
         .execute_async(script, vec![id.into()])
         .await?;
+    anyhow::ensure!(
+        r["type"] == "application/octet-stream"
+            && r["download"].as_str().is_some_and(|d| !d.is_empty()),
+        "a received file must be a download of bytes: {r}"
+    );
     r["sha"]
         .as_str()
         .map(str::to_owned)
@@ -197,7 +206,8 @@ async fn a_20_mb_file_arrives_with_the_same_sha256() -> anyhow::Result<()> {
 async fn two_files_at_once_both_arrive() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (one, sha_one) = make_file(dir.path(), "one.bin", 3 << 20, 2);
-    let (two, sha_two) = make_file(dir.path(), "two.bin", 5 << 20, 3);
+    // A name that would show as "twoexe.html" if its right-to-left override were obeyed.
+    let (two, sha_two) = make_file(dir.path(), "two\u{202E}lmth.exe", 5 << 20, 3);
     let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     offer_files(&a, &[&one, &two]).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="1"] button.accept"#)
@@ -212,6 +222,15 @@ async fn two_files_at_once_both_arrive() -> anyhow::Result<()> {
     }
     assert_eq!(downloaded_sha256(&b, "0").await?, sha_one);
     assert_eq!(downloaded_sha256(&b, "1").await?, sha_two);
+    let shown = b
+        .browser
+        .text(r#"li.transfer[data-direction="in"][data-id="1"] .name"#)
+        .await?;
+    assert_eq!(
+        shown.as_deref(),
+        Some("two_lmth.exe"),
+        "the override is shown, not obeyed"
+    );
     Ok(())
 }
 
@@ -288,6 +307,22 @@ async fn safety_codes_match_and_change_with_an_identity() -> anyhow::Result<()> 
     let other = Node::start_gossip_with("bob", &[&a.node], &[AUTO_ACCEPT]).await?;
     assert_ne!(other.key, b.node.key);
     let b2 = Person::open(other).await?;
+    // Two users called "bob" are told apart: each is marked, each keeps its own fingerprint.
+    a.wait_reachable(&b2).await?;
+    wait_until(
+        "both bobs to be marked as sharing a name",
+        LIMIT,
+        || async {
+            let marked = a
+                .browser
+                .client
+                .find_all(Locator::Css("li.user.same-name"))
+                .await?
+                .len();
+            Ok(marked == 2)
+        },
+    )
+    .await?;
     a.call(&b2, "video").await?;
     a.wait_phase("in_call").await?;
     let (again_a, again_b) = codes(&a, &b2).await?;

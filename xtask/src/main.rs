@@ -179,8 +179,9 @@ fn demo() -> anyhow::Result<()> {
             cmd.spawn()
                 .with_context(|| format!("starting {}", bin.display()))?,
         );
+        let url = wait_for_page_url(&dir)?;
         dirs.push(dir);
-        say!("{name}: https://127.0.0.1:{web}/ (gossip 127.0.0.1:{gossip})");
+        say!("{name}: {url} (gossip 127.0.0.1:{gossip})");
         previous = Some(gossip);
     }
     say!("three nodes in a line: ada – bo – cy. Open the pages above; Ctrl-C stops them all.");
@@ -195,6 +196,18 @@ fn demo() -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(dir);
     }
     result
+}
+
+/// The login URL a node started on `dir` writes there (`page-url`, before it prints it), waited for a bounded time.
+fn wait_for_page_url(dir: &std::path::Path) -> anyhow::Result<String> {
+    let file = dir.join(hearsay_shared::startup::PAGE_URL_FILE);
+    for _ in 0..300 {
+        if let Ok(url) = std::fs::read_to_string(&file) {
+            return Ok(url.trim().to_owned());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    bail!("no node wrote {} within 30 s", file.display())
 }
 
 /// The benchmark groups, in the order `cargo xtask bench` runs them.

@@ -115,7 +115,7 @@ pub fn security_headers(dir: Option<&std::path::Path>) -> warp::http::HeaderMap 
         .collect();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
-         img-src 'self' blob: data:; media-src 'self' blob: mediastream:; connect-src 'self'; \
+         img-src 'self' blob: data:; media-src 'self' blob: mediastream:; connect-src 'self' blob:; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
     );
     let mut headers = warp::http::HeaderMap::new();
