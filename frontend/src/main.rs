@@ -12,6 +12,7 @@ mod node_link;
 mod rtc;
 mod share;
 mod state;
+mod users;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

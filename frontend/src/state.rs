@@ -3,12 +3,11 @@
 
 use std::rc::Rc;
 
-use hearsay_shared::page::{
-    GossipIdentity, NetworkView, NodeIdentity, PeerView, ServerMsg, UserView,
-};
+use hearsay_shared::page::{GossipIdentity, NetworkView, NodeIdentity, PeerView, ServerMsg};
 use yew::Reducible;
 
 use crate::call::view::CallView;
+use crate::users::UserList;
 
 /// The link between the page and its node.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +47,8 @@ pub struct PageState {
     /// This node on the overlay (key, fingerprint, gossip address).
     pub gossip: Option<GossipIdentity>,
     pub peers: Vec<PeerView>,
-    pub users: Vec<UserView>,
+    /// Behind an `Rc`: ten thousand users are not copied on every other action.
+    pub users: Rc<UserList>,
     /// How the node is seen from outside and the relays calls use; `None` until the node says.
     pub network: Option<NetworkView>,
 }
@@ -62,7 +62,7 @@ impl Default for PageState {
             call: CallView::default(),
             gossip: None,
             peers: Vec::new(),
-            users: Vec::new(),
+            users: Rc::default(),
             network: None,
         }
     }
@@ -118,15 +118,11 @@ impl PageState {
             ServerMsg::GossipInfo(info) => self.gossip = Some(info),
             ServerMsg::Peers { peers } => self.peers = peers,
             ServerMsg::Network(view) => self.network = Some(view),
-            ServerMsg::Users { mut users } => {
-                // Reachable first, then by name: the people one can call are at the top.
-                users.sort_by(|a, b| {
-                    b.reachable
-                        .cmp(&a.reachable)
-                        .then_with(|| a.name.cmp(&b.name))
-                });
-                self.users = users;
-            }
+            ServerMsg::Users {
+                reset,
+                upsert,
+                remove,
+            } => Rc::make_mut(&mut self.users).apply(reset, &upsert, &remove),
             // Calls are the call runtime's business; it receives these too.
             ServerMsg::Heartbeat { .. }
             | ServerMsg::IceServers(_)
@@ -164,6 +160,7 @@ pub fn retry_delay_ms(attempt: u32, jitter: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearsay_shared::page::UserView;
 
     fn hello(name: &str) -> Action {
         Action::Received(ServerMsg::Hello(NodeIdentity {
@@ -243,9 +240,11 @@ mod tests {
     fn users_are_listed_reachable_first_then_by_name() {
         let mut s = PageState::default();
         s.apply(Action::Received(ServerMsg::Users {
-            users: vec![user("zed", true), user("amy", false), user("bob", true)],
+            reset: true,
+            upsert: vec![user("zed", true), user("amy", false), user("bob", true)],
+            remove: vec![],
         }));
-        let names: Vec<&str> = s.users.iter().map(|u| u.name.as_str()).collect();
+        let names: Vec<&str> = s.users.all().iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["bob", "zed", "amy"]);
     }
 

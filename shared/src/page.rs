@@ -134,6 +134,112 @@ pub struct UserView {
     pub reachable: bool,
 }
 
+/// Most bytes one [`ServerMsg::Users`] frame takes, half of [`MAX_FRAME_BYTES`]: room for the envelope and for
+/// JSON escaping the estimate does not see.
+pub const USERS_FRAME_BUDGET: usize = MAX_FRAME_BYTES / 2;
+
+/// The users list as the page's side keeps it, by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserDirectory {
+    users: std::collections::BTreeMap<PublicKey, UserView>,
+}
+
+impl UserDirectory {
+    /// Applies one [`ServerMsg::Users`].
+    pub fn apply(&mut self, reset: bool, upsert: &[UserView], remove: &[PublicKey]) {
+        if reset {
+            self.users.clear();
+        }
+        for user in upsert {
+            self.users.insert(user.key, user.clone());
+        }
+        for key in remove {
+            self.users.remove(key);
+        }
+    }
+
+    pub fn get(&self, key: &PublicKey) -> Option<&UserView> {
+        self.users.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &UserView> {
+        self.users.values()
+    }
+
+    /// The [`ServerMsg::Users`] frames that turn a page's copy of `self` into `now` (all of `now` after a `reset`
+    /// when `self` is `None`, i.e. a page that has nothing yet), each within [`USERS_FRAME_BUDGET`]; none if
+    /// nothing changed.
+    pub fn frames_to(before: Option<&Self>, now: &Self) -> Vec<ServerMsg> {
+        let upsert: Vec<&UserView> = now
+            .iter()
+            .filter(|u| before.is_none_or(|b| b.get(&u.key) != Some(*u)))
+            .collect();
+        let remove: Vec<PublicKey> = before
+            .map(|b| {
+                b.users
+                    .keys()
+                    .filter(|k| now.get(k).is_none())
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reset = before.is_none();
+        if !reset && upsert.is_empty() && remove.is_empty() {
+            return Vec::new();
+        }
+        // What the envelope and the field names take, and a removed key's share ("<64 hex>",).
+        const OVERHEAD: usize = 96;
+        const KEY_BYTES: usize = 64 + 3;
+        let mut frames = Vec::new();
+        let mut current = (reset, Vec::new(), Vec::new());
+        let mut used = OVERHEAD;
+        let mut flush = |current: &mut (bool, Vec<UserView>, Vec<PublicKey>), used: &mut usize| {
+            let (reset, upsert, remove) = std::mem::take(current);
+            frames.push(ServerMsg::Users {
+                reset,
+                upsert,
+                remove,
+            });
+            *used = OVERHEAD;
+        };
+        for user in upsert {
+            let size = serde_json::to_string(user).map_or(USERS_FRAME_BUDGET, |j| j.len() + 1);
+            if used + size > USERS_FRAME_BUDGET && !(current.1.is_empty() && current.2.is_empty()) {
+                flush(&mut current, &mut used);
+            }
+            current.1.push(user.clone());
+            used += size;
+        }
+        for key in remove {
+            if used + KEY_BYTES > USERS_FRAME_BUDGET {
+                flush(&mut current, &mut used);
+            }
+            current.2.push(key);
+            used += KEY_BYTES;
+        }
+        if current.0 || !current.1.is_empty() || !current.2.is_empty() {
+            flush(&mut current, &mut used);
+        }
+        frames
+    }
+}
+
+impl FromIterator<UserView> for UserDirectory {
+    fn from_iter<I: IntoIterator<Item = UserView>>(iter: I) -> Self {
+        Self {
+            users: iter.into_iter().map(|u| (u.key, u)).collect(),
+        }
+    }
+}
+
 /// A STUN/TURN relay the page's calls use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayView {
@@ -173,8 +279,18 @@ pub enum ServerMsg {
     GossipInfo(GossipIdentity),
     /// The whole peers list, sent on connect and whenever it changes (and every few seconds for `last_heard_ms`).
     Peers { peers: Vec<PeerView> },
-    /// The whole users list, sent on connect and whenever it changes.
-    Users { users: Vec<UserView> },
+    /// Changes to the users list, applied in order by a [`UserDirectory`]: on connect the node sends `reset`
+    /// and then every user, over as many frames as it takes; afterwards only who was added or changed (`upsert`)
+    /// and who is gone (`remove`). Each frame stays under [`USERS_FRAME_BUDGET`] whatever the network's size.
+    Users {
+        /// Forget every user first.
+        #[serde(default)]
+        reset: bool,
+        #[serde(default)]
+        upsert: Vec<UserView>,
+        #[serde(default)]
+        remove: Vec<PublicKey>,
+    },
     /// A [`ClientMsg::SendPrivate`] was accepted and is on its way as `message_id`.
     PrivateAccepted { request: u32, message_id: MessageId },
     /// Every part of the message reached its destination (acknowledged end to end).
@@ -396,13 +512,15 @@ mod tests {
                 }],
             },
             ServerMsg::Users {
-                users: vec![UserView {
+                reset: true,
+                upsert: vec![UserView {
                     key: PublicKey([0xcd; 32]),
                     name: "bob".into(),
                     fingerprint: "cdcd:cdcd:cdcd:cdcd".into(),
                     hops: Some(2),
                     reachable: true,
                 }],
+                remove: vec![PublicKey([0xab; 32])],
             },
             ServerMsg::PrivateAccepted {
                 request: 1,
@@ -565,5 +683,105 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn many_users(n: usize, name: impl Fn(usize) -> String) -> UserDirectory {
+        (0..n)
+            .map(|i| {
+                let mut key = [0u8; 32];
+                key[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let key = PublicKey(key);
+                UserView {
+                    key,
+                    name: name(i),
+                    fingerprint: key.fingerprint(),
+                    hops: Some((i % 7) as u8),
+                    reachable: i % 3 != 0,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ten_thousand_users_go_in_frames_under_the_limit_and_arrive_whole() {
+        // Names as long as allowed and as costly to encode as JSON makes them (quotes and backslashes double).
+        let now = many_users(10_000, |i| format!("{i:05}{}", "\\\"".repeat(29)));
+        let frames = UserDirectory::frames_to(None, &now);
+        assert!(frames.len() > 1);
+        let mut page = UserDirectory::default();
+        page.apply(
+            false,
+            &[UserView {
+                key: PublicKey([0xee; 32]),
+                name: "stale".into(),
+                fingerprint: String::new(),
+                hops: None,
+                reachable: false,
+            }],
+            &[],
+        );
+        for frame in &frames {
+            let text = encode(frame.clone());
+            assert!(text.len() <= USERS_FRAME_BUDGET, "{} bytes", text.len());
+            let ServerMsg::Users {
+                reset,
+                upsert,
+                remove,
+            } = decode_server(&text).unwrap()
+            else {
+                panic!("not a users frame");
+            };
+            page.apply(reset, &upsert, &remove);
+        }
+        assert_eq!(
+            page, now,
+            "the page holds exactly the node's list, the stale user gone"
+        );
+    }
+
+    #[test]
+    fn changes_travel_as_deltas() {
+        let before = many_users(5_000, |i| format!("user {i}"));
+        assert!(UserDirectory::frames_to(Some(&before), &before).is_empty());
+        let mut now = before.clone();
+        let gone = PublicKey({
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&7u64.to_be_bytes());
+            k
+        });
+        now.apply(false, &[], &[gone]);
+        let mut changed = now.iter().next().unwrap().clone();
+        changed.reachable = !changed.reachable;
+        now.apply(false, &[changed.clone()], &[]);
+        let frames = UserDirectory::frames_to(Some(&before), &now);
+        assert_eq!(
+            frames,
+            vec![ServerMsg::Users {
+                reset: false,
+                upsert: vec![changed],
+                remove: vec![gone]
+            }]
+        );
+        let mut page = before.clone();
+        for frame in frames {
+            if let ServerMsg::Users {
+                reset,
+                upsert,
+                remove,
+            } = frame
+            {
+                page.apply(reset, &upsert, &remove);
+            }
+        }
+        assert_eq!(page, now);
+        // A page with nothing yet still hears that the list is empty.
+        assert_eq!(
+            UserDirectory::frames_to(None, &UserDirectory::default()),
+            vec![ServerMsg::Users {
+                reset: true,
+                upsert: vec![],
+                remove: vec![]
+            }]
+        );
     }
 }

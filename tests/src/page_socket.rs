@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use hearsay_shared::gossip::PublicKey;
-use hearsay_shared::page::{self, ClientMsg, MessageId, PeerView, ServerMsg, UserView};
+use hearsay_shared::page::{
+    self, ClientMsg, MessageId, PeerView, ServerMsg, UserDirectory, UserView,
+};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::net::TcpStream;
@@ -28,8 +30,11 @@ pub struct PageSocket {
     pub key: PublicKey,
     /// The last peers list the node sent.
     pub peers: Vec<PeerView>,
-    /// The last users list the node sent.
+    /// The users list as the node's frames have built it so far.
     pub users: Vec<UserView>,
+    directory: UserDirectory,
+    /// The longest text frame the node sent on this socket, in bytes.
+    pub largest_frame: usize,
 }
 
 /// The headers of a WebSocket upgrade that decide whether the node lets it in.
@@ -152,6 +157,8 @@ impl PageSocket {
             key: PublicKey([0; 32]),
             peers: Vec::new(),
             users: Vec::new(),
+            directory: UserDirectory::default(),
+            largest_frame: 0,
         };
         socket.key = socket
             .wait_for(
@@ -180,10 +187,18 @@ impl PageSocket {
                 .await
                 .context("the node closed the WebSocket")??;
             let Message::Text(text) = frame else { continue };
+            self.largest_frame = self.largest_frame.max(text.len());
             let msg = page::decode_server(text.as_str())?;
             match &msg {
                 ServerMsg::Peers { peers } => self.peers = peers.clone(),
-                ServerMsg::Users { users } => self.users = users.clone(),
+                ServerMsg::Users {
+                    reset,
+                    upsert,
+                    remove,
+                } => {
+                    self.directory.apply(*reset, upsert, remove);
+                    self.users = self.directory.iter().cloned().collect();
+                }
                 _ => {}
             }
             return Ok(msg);
@@ -219,11 +234,17 @@ impl PageSocket {
         if ok(&self.users) {
             return Ok(());
         }
-        self.wait_for(what, limit, |m| match m {
-            ServerMsg::Users { users } if ok(users) => Some(()),
-            _ => None,
+        tokio::time::timeout(limit, async {
+            loop {
+                if let ServerMsg::Users { .. } = self.recv().await?
+                    && ok(&self.users)
+                {
+                    return anyhow::Ok(());
+                }
+            }
         })
         .await
+        .with_context(|| format!("waited {limit:?} for {what}"))?
     }
 
     /// Waits until the node's peers list satisfies `ok` (checked on the last list first).

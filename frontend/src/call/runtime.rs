@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::{Interval, Timeout};
-use hearsay_shared::page::{ClientMsg, ServerMsg, UserView};
+use hearsay_shared::page::{ClientMsg, ServerMsg, UserDirectory};
 use yew::Callback;
 
 use super::machine::CallMachine;
@@ -46,7 +46,7 @@ struct State {
     queue: VecDeque<Effect>,
     working: bool,
     book: SignalBook,
-    users: Vec<UserView>,
+    users: UserDirectory,
     /// The node's count of network changes, from its last `Network` message.
     network_changes: Option<u32>,
     notice: Option<String>,
@@ -141,7 +141,7 @@ impl CallRuntime {
                 ..
             } => {
                 let Some((peer, signal)) =
-                    received_signal(*from, from_name.clone(), payload, &state.users)
+                    received_signal(*from, from_name.clone(), payload, state.users.get(from))
                 else {
                     return;
                 };
@@ -187,8 +187,12 @@ impl CallRuntime {
                 }
                 state.machine.handle_network_change(now);
             }
-            ServerMsg::Users { users } => {
-                state.users = users.clone();
+            ServerMsg::Users {
+                reset,
+                upsert,
+                remove,
+            } => {
+                state.users.apply(*reset, upsert, remove);
                 return;
             }
             _ => return,

@@ -81,11 +81,10 @@ pub fn received_signal(
     from: PublicKey,
     from_name: Option<String>,
     payload: &str,
-    users: &[UserView],
+    listed: Option<&UserView>,
 ) -> Option<(Peer, Signal)> {
     // Private messages that are not call signals are not for the call.
     let signal = serde_json::from_str::<Signal>(payload).ok()?;
-    let listed = users.iter().find(|u| u.key == from);
     let peer = Peer {
         key: from,
         name: from_name
@@ -147,19 +146,19 @@ mod tests {
 
     #[test]
     fn only_signals_are_signals_and_senders_are_named_from_the_list() {
-        let users = vec![UserView {
+        let dora = UserView {
             key: key(4),
             name: "dora".into(),
             fingerprint: "fp".into(),
             hops: Some(1),
             reachable: true,
-        }];
-        assert!(received_signal(key(4), None, "hello there", &users).is_none());
+        };
+        assert!(received_signal(key(4), None, "hello there", Some(&dora)).is_none());
         let (peer, signal) = received_signal(
             key(4),
             None,
             &serde_json::to_string(&hang_up(3)).unwrap(),
-            &users,
+            Some(&dora),
         )
         .unwrap();
         assert_eq!(
@@ -171,7 +170,7 @@ mod tests {
             key(5),
             None,
             &serde_json::to_string(&hang_up(3)).unwrap(),
-            &users,
+            None,
         )
         .unwrap();
         assert_eq!(stranger.name, "unknown");

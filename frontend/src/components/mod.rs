@@ -8,6 +8,7 @@ mod link_indicator;
 mod needs_token;
 mod network_panel;
 mod side_panel;
+mod users_list;
 mod video_view;
 
 pub use call_stage::CallStage;
@@ -18,4 +19,5 @@ pub use link_indicator::LinkIndicator;
 pub use needs_token::NeedsToken;
 pub use network_panel::NetworkPanel;
 pub use side_panel::SidePanel;
+pub use users_list::UsersList;
 pub use video_view::VideoView;

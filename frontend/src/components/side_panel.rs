@@ -3,13 +3,17 @@
 
 use hearsay_shared::call::CallMedia;
 use hearsay_shared::page::{NetworkView, PeerView, UserView};
+use std::rc::Rc;
+
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::users::UserList;
 
 #[derive(Properties, PartialEq)]
 pub struct SidePanelProps {
     pub network: Option<NetworkView>,
-    pub users: Vec<UserView>,
+    pub users: Rc<UserList>,
     pub peers: Vec<PeerView>,
     /// Whether a call is under way (Call buttons are then disabled).
     pub busy: bool,
@@ -40,51 +44,6 @@ pub fn side_panel(props: &SidePanelProps) -> Html {
             }
         })
     };
-    // Names are anyone's choice: two users may both be "alice". Each shows its fingerprint, and a name shared with
-    // another user says so.
-    let mut name_counts = std::collections::HashMap::<String, usize>::new();
-    for u in &props.users {
-        *name_counts.entry(u.name.to_lowercase()).or_default() += 1;
-    }
-    let users = props.users.iter().map(|u| {
-        let same_name = name_counts.get(&u.name.to_lowercase()).copied().unwrap_or(0) > 1;
-        let call = |media: CallMedia| {
-            let (on_call, user) = (props.on_call.clone(), u.clone());
-            Callback::from(move |_: MouseEvent| on_call.emit((user.clone(), media)))
-        };
-        let can_call = u.reachable && !props.busy;
-        html! {
-            <li class={classes!("user", (!u.reachable).then_some("unreachable"), same_name.then_some("same-name"))}
-                data-key={u.key.to_hex()} data-reachable={u.reachable.to_string()}>
-                <div class="who">
-                    <span class="name">{ &u.name }</span>
-                    if same_name {
-                        <span class="same-name" title="Another user has this name: tell them apart by the fingerprint">
-                            { "same name as another user" }
-                        </span>
-                    }
-                    <details class="key">
-                        <summary class="fingerprint" title="Show the whole key">{ &u.fingerprint }</summary>
-                        <code class="full-key">{ u.key.to_hex() }</code>
-                    </details>
-                    <span class="hops">{
-                        match (u.reachable, u.hops) {
-                            (true, Some(1)) => "direct peer".to_owned(),
-                            (true, Some(h)) => format!("{h} hops"),
-                            (true, None) => "reachable".to_owned(),
-                            (false, _) => "unreachable".to_owned(),
-                        }
-                    }</span>
-                </div>
-                <div class="call-buttons">
-                    <button class="call-video primary" disabled={!can_call} title="Video call"
-                        onclick={call(CallMedia::AudioVideo)}>{ "Video" }</button>
-                    <button class="call-audio" disabled={!can_call} title="Audio call"
-                        onclick={call(CallMedia::AudioOnly)}>{ "Audio" }</button>
-                </div>
-            </li>
-        }
-    });
     let peers = props.peers.iter().map(|p| {
         let (on_delete, addr) = (props.on_delete_peer.clone(), p.addr.clone());
         let delete = Callback::from(move |_: MouseEvent| on_delete.emit(addr.clone()));
@@ -103,11 +62,7 @@ pub fn side_panel(props: &SidePanelProps) -> Html {
             <super::NetworkPanel network={props.network.clone()} />
             <section aria-labelledby="users-heading">
                 <h2 id="users-heading">{ "Users" }</h2>
-                if props.users.is_empty() {
-                    <p class="empty">{ "No other users known yet. Add a peer below to join the network." }</p>
-                } else {
-                    <ul class="users">{ for users }</ul>
-                }
+                <super::UsersList users={props.users.clone()} busy={props.busy} on_call={props.on_call.clone()} />
             </section>
             <section aria-labelledby="peers-heading">
                 <h2 id="peers-heading">{ "Peers" }</h2>

@@ -3,8 +3,8 @@
 //! and deadlines (see the drive loop in [`super::engine`]).
 //!
 //! [`spawn`] starts the task and returns a [`GossipHandle`] that the web side clones per page: it sends commands
-//! ([`GossipHandle::command`]), watches the peers and users lists ([`GossipHandle::snapshot`], refreshed on every
-//! change and every second so "last heard" stays current), and hears private-message events
+//! ([`GossipHandle::command`]), watches the peers and users lists ([`GossipHandle::snapshot`], refreshed within
+//! [`SNAPSHOT_EVERY`] of a change and every second so "last heard" stays current), and hears private-message events
 //! ([`GossipHandle::events`]).
 
 use std::net::SocketAddr;
@@ -21,6 +21,11 @@ use super::tcp_links::TcpLinks;
 
 /// Largest datagram read; anything longer is cut to this and then refused by the decoder's size check.
 const RECV_BUFFER: usize = 2048;
+
+/// The lists are published at most this often. Taking a snapshot copies every user, so taking one per datagram
+/// made a burst of announcements cost O(users) each: at a few thousand users the loop fell behind the socket and
+/// the kernel dropped datagrams. A page sees changes within this delay.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 
 /// The lists the page shows, as of `taken`.
 #[derive(Clone, Debug)]
@@ -135,8 +140,9 @@ async fn run(
     let mut refresh = tokio::time::interval(Duration::from_secs(1));
     let mut requests_open = true;
     let mut links = TcpLinks::default();
+    let mut lists_changed = false;
+    let mut last_published = Instant::now();
     loop {
-        let mut lists_changed = false;
         while let Some(out) = gossip.poll_output() {
             match out {
                 Output::Transmit { to, bytes } => {
@@ -159,11 +165,19 @@ async fn run(
                 Output::Timeout(at) => wake = Instant::from_std(at),
             }
         }
+        let mut until = wake;
         if lists_changed {
-            let _ = snapshot.send(Arc::new(take_snapshot(&gossip)));
+            let due = last_published + SNAPSHOT_EVERY;
+            if Instant::now() >= due {
+                let _ = snapshot.send(Arc::new(take_snapshot(&gossip)));
+                last_published = Instant::now();
+                lists_changed = false;
+            } else {
+                until = until.min(due);
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => gossip.handle_timeout(std::time::Instant::now()),
+            _ = tokio::time::sleep_until(until) => gossip.handle_timeout(std::time::Instant::now()),
             received = socket.recv_from(&mut buf) => match received {
                 Ok((len, from)) => gossip.handle_datagram(std::time::Instant::now(), from, &buf[..len]),
                 // e.g. ICMP port unreachable reported on Linux: nothing to do but go on.
@@ -191,6 +205,8 @@ async fn run(
                     peers.iter().find(|p| p.addr == addr).and_then(|p| p.last_heard)
                 });
                 let _ = snapshot.send(Arc::new(take_snapshot(&gossip)));
+                last_published = Instant::now();
+                lists_changed = false;
             }
             accepted = accept(&tcp) => {
                 if let Ok((stream, from)) = accepted {

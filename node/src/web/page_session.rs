@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::{SinkExt, StreamExt};
 use hearsay_shared::page::{
     self, ClientMsg, ErrorCode, GossipIdentity, HEARTBEAT_INTERVAL_MS, MessageId, PeerView,
-    ServerMsg, UserView,
+    ServerMsg, UserDirectory, UserView,
 };
 use tokio::sync::broadcast::error::RecvError;
 use warp::ws::{Message, WebSocket};
@@ -86,10 +86,8 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
                 let snapshot = snapshots.borrow_and_update().clone();
                 let users = users_of(&snapshot);
                 let mut out = vec![peers_msg(&snapshot)];
-                if users != last_users {
-                    out.push(ServerMsg::Users { users: users.clone() });
-                    last_users = users;
-                }
+                out.extend(UserDirectory::frames_to(Some(&last_users), &users));
+                last_users = users;
                 out
             }
             event = events.recv() => match event {
@@ -125,13 +123,11 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
     tracing::debug!("page disconnected");
 }
 
-fn lists(snapshot: &Snapshot) -> [ServerMsg; 2] {
-    [
-        peers_msg(snapshot),
-        ServerMsg::Users {
-            users: users_of(snapshot),
-        },
-    ]
+/// The peers list and the whole users list (reset, then every user, in frames under the limit).
+fn lists(snapshot: &Snapshot) -> Vec<ServerMsg> {
+    let mut out = vec![peers_msg(snapshot)];
+    out.extend(UserDirectory::frames_to(None, &users_of(snapshot)));
+    out
 }
 
 fn peers_msg(snapshot: &Snapshot) -> ServerMsg {
@@ -152,7 +148,7 @@ fn peers_msg(snapshot: &Snapshot) -> ServerMsg {
     }
 }
 
-fn users_of(snapshot: &Snapshot) -> Vec<UserView> {
+fn users_of(snapshot: &Snapshot) -> UserDirectory {
     snapshot
         .users
         .iter()
