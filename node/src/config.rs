@@ -257,6 +257,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_that_would_deceive_are_refused_at_start() {
+        for bad in ["evil\u{202E}gnp", "al\u{200B}ice", "bell\u{7}", " "] {
+            let err = Cli::try_parse_from(["hearsay", "--name", bad])
+                .unwrap()
+                .into_config()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--name"), "{bad:?}: {err}");
+        }
+        assert!(
+            Cli::try_parse_from(["hearsay", "--name", "Zoë 👩‍👩‍👧"])
+                .unwrap()
+                .into_config()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn defaults_work_with_no_flags() {
         let config = Cli::try_parse_from(["hearsay"])
             .unwrap()
