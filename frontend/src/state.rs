@@ -228,7 +228,7 @@ mod tests {
 
     fn user(name: &str, reachable: bool) -> UserView {
         UserView {
-            key: hearsay_shared::gossip::PublicKey([name.len() as u8; 32]),
+            key: hearsay_shared::gossip::PublicKey([name.as_bytes()[0]; 32]),
             name: name.into(),
             fingerprint: "ab:cd".into(),
             hops: reachable.then_some(1),
