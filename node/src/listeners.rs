@@ -51,8 +51,6 @@ impl Listeners {
         let gossip = UdpSocket::bind(config.gossip)
             .await
             .with_context(|| format!("binding the gossip socket to {}", config.gossip))?;
-        // Announcements come in bursts (a peer's anti-entropy answer, a new peer's whole table).
-        enlarge_buffers(&gossip, LISTENER_BUFFER_BYTES);
         let gossip_addr = gossip.local_addr()?;
         let gossip_tcp = match TcpListener::bind(gossip_addr).await {
             Ok(listener) => Some(listener),
