@@ -160,6 +160,12 @@ async fn run(
                     if matches!(event, Event::PeersChanged | Event::UsersChanged) {
                         lists_changed = true;
                     }
+                    // A page names a message's sender from the users list: it must not be older than the message.
+                    if lists_changed && matches!(event, Event::Received { .. }) {
+                        let _ = snapshot.send(Arc::new(take_snapshot(&gossip)));
+                        last_published = Instant::now();
+                        lists_changed = false;
+                    }
                     let _ = events.send(event); // no subscriber is fine
                 }
                 Output::Timeout(at) => wake = Instant::from_std(at),
