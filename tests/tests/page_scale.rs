@@ -176,21 +176,22 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
     // Scrolling to the end of the whole list shows its last rows, still only a window of them.
     search.clear().await?;
     search.send_keys(" ").await?;
-    alice
-        .browser
-        .client
-        .execute(
-            "const v = document.querySelector('.users-viewport'); v.scrollTop = v.scrollHeight; \
-             v.dispatchEvent(new Event('scroll'));",
-            vec![],
-        )
-        .await?;
+    wait_until("the whole list to be back", LIMIT, || async {
+        let count = alice
+            .browser
+            .text("#users-count")
+            .await?
+            .unwrap_or_default();
+        Ok(count.starts_with(&format!("{total} users")))
+    })
+    .await?;
     let last_row = || async {
         let probe = alice
             .browser
             .client
             .execute(
                 "const v = document.querySelector('.users-viewport'); \
+                 v.scrollTop = v.scrollHeight; v.dispatchEvent(new Event('scroll')); \
                  const rows = document.querySelectorAll('ul.users li.user .name'); \
                  return {top: v.scrollTop, height: v.scrollHeight, rows: rows.length, \
                          last: rows.length ? rows[rows.length - 1].textContent : null};",
@@ -199,6 +200,7 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
             .await?;
         anyhow::Ok(probe)
     };
+    // Scrolled (again) on every try: the spacers that give the list its height are sized after a render.
     wait_until("the last rows to render", LIMIT, || async {
         let probe = last_row().await?;
         Ok(probe["last"]
