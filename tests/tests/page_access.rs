@@ -123,6 +123,29 @@ fn as_nobody(args: &[&str]) -> anyhow::Result<std::process::Output> {
         .output()?)
 }
 
+/// `curl` as `nobody` fetching `url` with `extra` arguments; the HTTP status is its stdout.
+fn curl_as_nobody(
+    curl: &std::path::Path,
+    extra: &[&str],
+    url: &str,
+) -> anyhow::Result<std::process::Output> {
+    let curl = curl.to_string_lossy();
+    let mut args = vec![
+        curl.as_ref(),
+        "--silent",
+        "--insecure",
+        "--max-time",
+        "10",
+        "--output",
+        "/dev/null",
+        "--write-out",
+        "%{http_code}",
+    ];
+    args.extend(extra);
+    args.push(url);
+    as_nobody(&args)
+}
+
 fn nix_is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -139,29 +162,23 @@ async fn another_unix_user_can_neither_read_the_token_nor_get_in() -> anyhow::Re
         String::from_utf8_lossy(&read.stdout)
     );
     // With everything but the token a browser page would send.
-    let upgrade = as_nobody(&[
-        &curl.to_string_lossy(),
-        "--silent",
-        "--insecure",
-        "--max-time",
-        "10",
-        "--output",
-        "/dev/null",
-        "--write-out",
-        "%{http_code}",
-        "--http1.1",
-        "-H",
-        &format!("Origin: {}", node.origin()),
-        "-H",
-        "Connection: Upgrade",
-        "-H",
-        "Upgrade: websocket",
-        "-H",
-        "Sec-WebSocket-Version: 13",
-        "-H",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    let upgrade = curl_as_nobody(
+        &curl,
+        &[
+            "--http1.1",
+            "-H",
+            &format!("Origin: {}", node.origin()),
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: websocket",
+            "-H",
+            "Sec-WebSocket-Version: 13",
+            "-H",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ],
         &format!("https://{}/ws", node.web),
-    ])?;
+    )?;
     assert_eq!(
         String::from_utf8_lossy(&upgrade.stdout),
         "403",
@@ -169,18 +186,11 @@ async fn another_unix_user_can_neither_read_the_token_nor_get_in() -> anyhow::Re
         String::from_utf8_lossy(&upgrade.stderr)
     );
     // A guessed login gets nothing either.
-    let login = as_nobody(&[
-        &curl.to_string_lossy(),
-        "--silent",
-        "--insecure",
-        "--max-time",
-        "10",
-        "--output",
-        "/dev/null",
-        "--write-out",
-        "%{http_code}",
+    let login = curl_as_nobody(
+        &curl,
+        &[],
         &format!("https://{}/login?token=guess", node.web),
-    ])?;
+    )?;
     assert_eq!(String::from_utf8_lossy(&login.stdout), "403");
     Ok(())
 }

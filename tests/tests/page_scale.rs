@@ -17,6 +17,11 @@ use hearsay_tests::{AUTO_ACCEPT, Node, wait_until};
 
 const FAKE_USERS: usize = 10_000;
 
+/// What the page says above its users list ("10001 users", "2 of 10001 users").
+async fn users_count(p: &Person) -> anyhow::Result<String> {
+    Ok(p.browser.text("#users-count").await?.unwrap_or_default())
+}
+
 /// `n` users with keys from fixed seeds, each announcing itself as `name(i)` at a documentation address.
 fn fabricated(n: usize, name: impl Fn(usize) -> String) -> Vec<Rumor> {
     let seq = std::time::SystemTime::now()
@@ -121,12 +126,9 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
 
     // The page lists everyone, renders only what is in view, and shows no refused frame.
     wait_until("alice's page to count every user", LIMIT, || async {
-        let count = alice
-            .browser
-            .text("#users-count")
+        Ok(users_count(&alice)
             .await?
-            .unwrap_or_default();
-        Ok(count.starts_with(&format!("{total} users")))
+            .starts_with(&format!("{total} users")))
     })
     .await?;
     let rendered = alice
@@ -150,12 +152,7 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
     let typed = Instant::now();
     search.send_keys("bob").await?;
     wait_until("the search to narrow the list", LIMIT, || async {
-        let count = alice
-            .browser
-            .text("#users-count")
-            .await?
-            .unwrap_or_default();
-        Ok(count.starts_with("2 of "))
+        Ok(users_count(&alice).await?.starts_with("2 of "))
     })
     .await?;
     eprintln!(
@@ -186,12 +183,9 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
                 vec![],
             )
             .await?;
-        let count = alice
-            .browser
-            .text("#users-count")
+        Ok(users_count(&alice)
             .await?
-            .unwrap_or_default();
-        Ok(count.starts_with(&format!("{total} users")))
+            .starts_with(&format!("{total} users")))
     })
     .await?;
     let last_row = || async {
