@@ -7,10 +7,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
-use hearsay_tests::{Browser, Node, free_port, repo_root, wait_for};
+use hearsay_tests::{Browser, Node, free_port, repo_root, wait_for, wait_until};
 
 /// trunk may have to build the page first (it reuses what `cargo xtask build-page` built when it can).
 const TRUNK_LIMIT: Duration = Duration::from_secs(300);
+/// The page, once served, connects to the node within this.
+const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 
 /// The directory `cargo xtask` installs trunk and wasm-bindgen into.
 fn cargo_bin() -> PathBuf {
@@ -90,41 +92,29 @@ async fn trunk_serve_gives_a_page_connected_to_a_running_node() -> anyhow::Resul
         .context("starting trunk serve")?;
 
     let browser = Browser::start().await?;
+    let trunk_log = |err: anyhow::Error| {
+        let log = std::fs::read_to_string(work.path().join("trunk.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        anyhow::anyhow!("{err:#}\ntrunk said:\n{tail}")
+    };
+    // Until trunk has built and serves the page, loading fails or shows no page yet: try again. The link is the one
+    // the node prints for development: the login goes through trunk's proxy to the node.
+    let login = format!("{origin}/login?token={}", node.token());
+    wait_until("trunk serve to give the page", TRUNK_LIMIT, || async {
+        Ok(browser.client.goto(&login).await.is_ok()
+            && browser.attr("#link-status", "data-state").await?.is_some())
+    })
+    .await
+    .map_err(trunk_log)?;
     let state = wait_for(
         "the page from trunk serve to connect to the node",
-        TRUNK_LIMIT,
-        || async {
-            // Until trunk has built and serves the page, loading fails or shows no page yet: try again.
-            // The link the node prints for development: the login goes through trunk's proxy to the node.
-            let login = format!("{origin}/login?token={}", node.token());
-            if browser.client.goto(&login).await.is_err() {
-                return Ok(None);
-            }
-            for _ in 0..40 {
-                let state = browser.attr("#link-status", "data-state").await?;
-                if state.as_deref() == Some("connected") {
-                    return Ok(state);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            browser.attr("#link-status", "data-state").await
-        },
+        CONNECT_LIMIT,
+        || async { browser.attr("#link-status", "data-state").await },
         |state| state.as_deref() == Some("connected"),
     )
     .await
-    .map_err(|err| {
-        let log = std::fs::read_to_string(work.path().join("trunk.log")).unwrap_or_default();
-        let tail: String = log
-            .lines()
-            .rev()
-            .take(15)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
-        anyhow::anyhow!("{err:#}\ntrunk said:\n{tail}")
-    })?;
+    .map_err(trunk_log)?;
     assert_eq!(state.as_deref(), Some("connected"));
     assert_eq!(
         browser.text("#node-name").await?.as_deref(),

@@ -266,11 +266,21 @@ async fn websites_cannot_drive_frame_or_switch_the_page() -> anyhow::Result<()> 
         .await?;
     assert_eq!(elsewhere, "refused");
     // ...and it cannot frame the page (a frame it made itself shows, so frames are seen at all).
+    // Each frame counts its load (a refused frame loads the browser's error page, and that fires load too).
     let framing = format!(
-        "data:text/html,<iframe srcdoc=\"<p id=control>shown</p>\"></iframe><iframe src=\"{page_root}\"></iframe>"
+        "data:text/html,<script>window.loaded = 0;</script>\
+         <iframe onload=\"loaded++\" srcdoc=\"<p id=control>shown</p>\"></iframe>\
+         <iframe onload=\"loaded++\" src=\"{page_root}\"></iframe>"
     );
     browser.client.goto(&framing).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_until("both frames to load", LIMIT, || async {
+        let loaded = browser
+            .client
+            .execute("return window.loaded;", vec![])
+            .await?;
+        Ok(loaded.as_u64() == Some(2))
+    })
+    .await?;
     browser.client.enter_frame(0).await?;
     assert_eq!(
         browser.text("#control").await?.as_deref(),
@@ -304,8 +314,9 @@ async fn websites_cannot_drive_frame_or_switch_the_page() -> anyhow::Result<()> 
     let mallory = Person::open(attacker).await?;
     mallory.wait_reachable(&victim).await?;
     mallory.call(&victim, "video").await?;
+    // An auto-answer would come in the same step as the invite (the call runtime accepts before it publishes), so
+    // a page that shows ringing at all did not answer by itself; the caller still waits too.
     victim.wait_phase("ringing_in").await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         victim.phase().await?,
         "ringing_in",

@@ -88,8 +88,10 @@ fn bench(node: &Path, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let (hearsay, hearsay_stun, hearsay_turn) = start_hearsay(node, work)?;
     let (coturn, coturn_port) = start_coturn(work)?;
     let (echo, echo_addr) = start_echo(bin)?;
-    std::thread::sleep(Duration::from_millis(500));
-    let idle = [rss_kib(hearsay.pid())?, rss_kib(coturn.pid())?];
+    let idle = [
+        settled_rss_kib(hearsay.pid())?,
+        settled_rss_kib(coturn.pid())?,
+    ];
 
     println!();
     println!(
@@ -371,14 +373,12 @@ fn start_peer() -> anyhow::Result<(Guard, u16)> {
         .stderr(Stdio::null())
         .spawn()
         .context("starting turnutils_peer")?;
-    std::thread::sleep(Duration::from_millis(300));
-    Ok((
-        Guard {
-            name: "turnutils_peer",
-            child,
-        },
-        port,
-    ))
+    let guard = Guard {
+        name: "turnutils_peer",
+        child,
+    };
+    wait_for_echo(port).context("turnutils_peer did not echo")?;
+    Ok((guard, port))
 }
 
 struct StunFigures {
@@ -547,8 +547,7 @@ fn rss_with_allocations(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_secs(1));
-    let rss = rss_kib(pid)?;
+    let rss = settled_rss_kib(pid)?;
     let count = relay_sockets(range)?.max(count);
     drop(client);
     Ok((rss, count))
@@ -587,6 +586,36 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .context("no VmRSS")
+}
+
+/// VmRSS of `pid` once it holds still: two readings 200 ms apart that agree within 1 %, read for at most 5 s (a
+/// server still mapping its buffers or freeing what a client left would otherwise be caught half-way).
+fn settled_rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = rss_kib(pid)?;
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = rss_kib(pid)?;
+        if now.abs_diff(last) * 100 <= last || Instant::now() >= deadline {
+            return Ok(now);
+        }
+        last = now;
+    }
+}
+
+/// Waits (at most 5 s) until the UDP echo at `port` on loopback sends a datagram back.
+fn wait_for_echo(port: u16) -> anyhow::Result<()> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 64];
+    while Instant::now() < deadline {
+        socket.send_to(b"ready?", ("127.0.0.1", port))?;
+        if socket.recv_from(&mut buf).is_ok() {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("no echo from 127.0.0.1:{port} within 5 s")
 }
 
 fn wait_for_binding(port: u16) -> anyhow::Result<()> {
