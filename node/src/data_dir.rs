@@ -84,20 +84,23 @@ pub fn read(path: &Path, kind: Kind) -> anyhow::Result<Option<Vec<u8>>> {
             );
         }
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    // A symlink swapped in between the check above and the open leads to another file: refuse what is not the file
+    // that was checked (portable where a hard-coded O_NOFOLLOW value is not: it differs between architectures).
     #[cfg(unix)]
     {
-        // A symlink swapped in between the check above and this open is refused by the open itself.
-        use std::os::unix::fs::OpenOptionsExt;
-        const O_NOFOLLOW: i32 = 0o400000; // Linux's value on x86, arm and riscv.
-        if cfg!(target_os = "linux") {
-            options.custom_flags(O_NOFOLLOW);
+        use std::os::unix::fs::MetadataExt;
+        let opened = file
+            .metadata()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            bail!(
+                "{} changed while it was being read; try again",
+                path.display()
+            );
         }
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("reading {}", path.display()))?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut bytes)
         .with_context(|| format!("reading {}", path.display()))?;

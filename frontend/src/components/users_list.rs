@@ -40,7 +40,7 @@ pub fn users_list(props: &UsersListProps) -> Html {
     );
     {
         let (above, below) = (above.clone(), below.clone());
-        use_effect(move || {
+        use_effect_with((above_px as u64, below_px as u64), move |_| {
             for (spacer, px) in [(above, above_px), (below, below_px)] {
                 if let Some(el) = spacer.cast::<HtmlElement>() {
                     let _ = el.style().set_property("height", &format!("{px}px"));
@@ -82,9 +82,10 @@ pub fn users_list(props: &UsersListProps) -> Html {
         // Names are anyone's choice: two users may both be "alice". Each shows its fingerprint, and a name shared
         // with another user says so.
         let same_name = props.users.shares_name(u);
+        let key = u.key.to_hex();
         html! {
             <li class={classes!("user", (!u.reachable).then_some("unreachable"), same_name.then_some("same-name"))}
-                key={u.key.to_hex()} data-key={u.key.to_hex()} data-reachable={u.reachable.to_string()}>
+                key={key.clone()} data-key={key.clone()} data-reachable={u.reachable.to_string()}>
                 <div class="who">
                     <span class="name">{ &u.name }</span>
                     if same_name {
@@ -94,7 +95,7 @@ pub fn users_list(props: &UsersListProps) -> Html {
                     }
                     <details class="key">
                         <summary class="fingerprint" title="Show the whole key">{ &u.fingerprint }</summary>
-                        <code class="full-key">{ u.key.to_hex() }</code>
+                        <code class="full-key">{ key }</code>
                     </details>
                     <span class="hops">{
                         match (u.reachable, u.hops) {

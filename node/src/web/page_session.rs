@@ -41,13 +41,14 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
         ServerMsg::Network(traversal.borrow_and_update().view.clone()),
     ];
     let snapshot = snapshots.borrow_and_update().clone();
-    first.extend(lists(&snapshot));
+    let mut last_users = users_of(&snapshot);
+    first.push(peers_msg(&snapshot));
+    first.extend(UserDirectory::frames_to(None, &last_users));
     for msg in first {
         if tx.send(Message::text(page::encode(msg))).await.is_err() {
             return;
         }
     }
-    let mut last_users = users_of(&snapshot);
     tracing::debug!("page connected");
     let mut heartbeat =
         tokio::time::interval(Duration::from_millis(u64::from(HEARTBEAT_INTERVAL_MS)));
@@ -121,13 +122,6 @@ pub async fn run(socket: WebSocket, node: Arc<NodeInfo>) {
         }
     }
     tracing::debug!("page disconnected");
-}
-
-/// The peers list and the whole users list (reset, then every user, in frames under the limit).
-fn lists(snapshot: &Snapshot) -> Vec<ServerMsg> {
-    let mut out = vec![peers_msg(snapshot)];
-    out.extend(UserDirectory::frames_to(None, &users_of(snapshot)));
-    out
 }
 
 fn peers_msg(snapshot: &Snapshot) -> ServerMsg {
