@@ -317,6 +317,9 @@ async fn start_gossip(
         .context("the OS random number generator failed")?;
     let mut gossip_config =
         gossip::Config::new(config.name.clone(), now_ms, u64::from_le_bytes(seed));
+    // The challenge cookies' key must be unguessable, not derived from the 64-bit RNG seed.
+    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut gossip_config.cookie_key)
+        .context("the OS random number generator failed")?;
     if !local.ip().is_unspecified() {
         gossip_config.addrs = vec![local];
     }

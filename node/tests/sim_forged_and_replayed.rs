@@ -81,7 +81,8 @@ fn a_replayed_old_rumor_is_ignored() {
         services: vec![],
     };
     let signature = sim.nodes[5].identity.sign(&old.signed_bytes());
-    let replayer = "127.8.8.8:5000".parse().unwrap();
+    // From a peer of node 0, or it would be a stranger and only get a challenge.
+    let replayer = sim.nodes[1].addr;
     sim.inject(0, replayer, rumor_bytes(old, signature));
     sim.run_for(Duration::from_millis(100));
     assert_eq!(sim.nodes[0].gossip.stats().old_rumors, old_before + 1);
@@ -96,6 +97,8 @@ fn a_forged_private_message_is_neither_delivered_nor_routed() {
         origin: sim.nodes[5].key(),
         destination: sim.nodes[0].key(),
         message_id: 1,
+        sent_at_ms: sim.wall_ms(),
+        max_hops: 10,
         content: PrivateContent::Fragment {
             index: 0,
             count: 1,

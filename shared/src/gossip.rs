@@ -14,11 +14,15 @@
 //! - [`Packet::Status`]: (origin prefix, highest sequence number) pairs, either for an explicit list of origins (an
 //!   acknowledgement of rumors) or for a whole range of key prefixes (one page of anti-entropy); at most
 //!   [`MAX_STATUS_ENTRIES`] entries, so 10 000 origins take many pages, never a giant datagram.
-//! - [`Packet::Private`]: a signed, routed, hop-limited message fragment or end-to-end acknowledgement.
+//! - [`Packet::Private`]: a signed, routed, hop-limited message fragment or end-to-end acknowledgement, stamped with
+//!   the origin's clock (signed) so a node refuses it outside a short window.
+//! - [`Packet::Challenge`] / [`Packet::Response`]: an address proves it receives before a node sends it more than it
+//!   received from it (as QUIC validates addresses, RFC 9000 §8): the node sends a [`Cookie`], the address echoes it.
 //!
 //! Signatures are computed by the node (this crate stays free of crypto so it builds anywhere) over
 //! [`RouteAnnouncement::signed_bytes`] / [`PrivateBody::signed_bytes`]: a domain-separation tag followed by the
-//! postcard encoding of the signed part. The hop count and hop limit change on every hop and are not signed.
+//! postcard encoding of the signed part. The hop count and hop limit change on every hop and are not signed; the
+//! origin signs the hop limit it started with ([`PrivateBody::max_hops`]), so no hop can raise it.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -26,7 +30,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 /// The first byte of every datagram. Bumped on any incompatible change.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 /// Nothing larger goes on the wire: it fits every path MTU worth caring about without IP fragmentation.
 pub const MAX_DATAGRAM_BYTES: usize = 1200;
 /// Longest display name, in characters.
@@ -45,11 +49,13 @@ pub const MAX_FRAGMENT_BYTES: usize = 900;
 pub const MAX_FRAGMENTS: u16 = 64;
 /// Largest private message: [`MAX_FRAGMENTS`] full fragments.
 pub const MAX_MESSAGE_BYTES: usize = MAX_FRAGMENT_BYTES * MAX_FRAGMENTS as usize;
+/// Size of a [`Packet::Challenge`] or [`Packet::Response`] datagram: version, variant, 16-byte cookie.
+pub const CHALLENGE_BYTES: usize = 18;
 /// Hop limit a private message starts with.
 pub const DEFAULT_HOP_LIMIT: u8 = 10;
 
 const ROUTE_TAG: &[u8] = b"hearsay gossip route v1\0";
-const PRIVATE_TAG: &[u8] = b"hearsay gossip private v1\0";
+const PRIVATE_TAG: &[u8] = b"hearsay gossip private v2\0";
 
 /// An Ed25519 public key: who a user is. In binary formats (the gossip wire) it is its 32 bytes; in text formats
 /// (the page's JSON) it is 64 lowercase hex digits, so JavaScript and people can read it.
@@ -254,6 +260,11 @@ pub struct PrivateBody {
     pub destination: PublicKey,
     /// Chosen by the origin; with the origin key it names the message for acks and duplicate suppression.
     pub message_id: u64,
+    /// When the origin signed it, in milliseconds since the Unix epoch by the origin's clock: nodes refuse it
+    /// outside a window around their own clock, so a captured message cannot be replayed later.
+    pub sent_at_ms: u64,
+    /// The hop limit the origin gave it: no hop may forward it with a larger [`PrivateMessage::hop_limit`].
+    pub max_hops: u8,
     pub content: PrivateContent,
 }
 
@@ -273,12 +284,21 @@ pub struct PrivateMessage {
     pub hop_limit: u8,
 }
 
+/// A value only its maker can compute for an address (a keyed hash of it), sent in a [`Packet::Challenge`]; an
+/// address that echoes it in a [`Packet::Response`] shows that it receives what is sent to it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Cookie(pub [u8; 16]);
+
 /// Everything that travels in a gossip datagram.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum Packet {
     Rumors(Vec<Rumor>),
     Status(Status),
     Private(PrivateMessage),
+    /// "Echo this back": the only thing a node sends to an address that has not shown it receives.
+    Challenge(Cookie),
+    /// The echo of a [`Packet::Challenge`].
+    Response(Cookie),
 }
 
 /// Why bytes are not a valid datagram, or a packet cannot be sent.
@@ -344,7 +364,11 @@ impl Packet {
                 {
                     return Err(WireError::OutOfBounds("acked fragment index"));
                 }
+                if msg.hop_limit > msg.body.max_hops {
+                    return Err(WireError::OutOfBounds("hop limit above the signed maximum"));
+                }
             }
+            Packet::Challenge(_) | Packet::Response(_) => {}
         }
         Ok(())
     }
@@ -444,6 +468,8 @@ mod tests {
                     origin: key(1),
                     destination: key(2),
                     message_id: u64::MAX,
+                    sent_at_ms: u64::MAX,
+                    max_hops: DEFAULT_HOP_LIMIT,
                     content: PrivateContent::Fragment {
                         index: MAX_FRAGMENTS - 1,
                         count: MAX_FRAGMENTS,
@@ -458,11 +484,15 @@ mod tests {
                     origin: key(1),
                     destination: key(2),
                     message_id: 7,
+                    sent_at_ms: 1_700_000_000_000,
+                    max_hops: 1,
                     content: PrivateContent::Ack { index: 3 },
                 },
                 signature: sig(),
                 hop_limit: 1,
             }),
+            Packet::Challenge(Cookie([0xff; 16])),
+            Packet::Response(Cookie([0; 16])),
         ]
     }
 
@@ -509,6 +539,8 @@ mod tests {
                 origin: key(1),
                 destination: key(2),
                 message_id: 1,
+                sent_at_ms: 0,
+                max_hops: 3,
                 content: PrivateContent::Fragment {
                     index: 2,
                     count: 2,
@@ -522,6 +554,31 @@ mod tests {
         assert_eq!(
             decode(&bytes),
             Err(WireError::OutOfBounds("fragment index or count"))
+        );
+    }
+
+    #[test]
+    fn a_hop_limit_above_the_signed_maximum_is_refused() {
+        let Packet::Private(mut msg) = samples()[2].clone() else {
+            unreachable!("sample 2 is a private message")
+        };
+        msg.hop_limit = msg.body.max_hops + 1;
+        let packet = Packet::Private(msg);
+        let bytes = postcard::to_extend(&packet, vec![WIRE_VERSION]).unwrap();
+        assert_eq!(
+            decode(&bytes),
+            Err(WireError::OutOfBounds("hop limit above the signed maximum"))
+        );
+        assert!(encode(&packet).is_err());
+    }
+
+    #[test]
+    fn a_challenge_is_small_and_fixed_size() {
+        let bytes = encode(&Packet::Challenge(Cookie([7; 16]))).unwrap();
+        assert_eq!(bytes.len(), CHALLENGE_BYTES);
+        assert_eq!(
+            encode(&Packet::Response(Cookie([7; 16]))).unwrap().len(),
+            CHALLENGE_BYTES
         );
     }
 
@@ -572,6 +629,8 @@ mod tests {
             origin: key(1),
             destination: key(2),
             message_id: 1,
+            sent_at_ms: 0,
+            max_hops: 1,
             content: PrivateContent::Ack { index: 0 },
         };
         assert!(body.signed_bytes().starts_with(PRIVATE_TAG));

@@ -29,6 +29,8 @@ pub use fantoccini;
 
 pub mod call_page;
 
+pub mod gossip_peer;
+
 pub mod page_socket;
 
 pub mod relay_tools;

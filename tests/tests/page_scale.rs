@@ -113,6 +113,7 @@ async fn ten_thousand_users_are_listed_searched_and_called() -> anyhow::Result<(
         }
     });
     let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    hearsay_tests::gossip_peer::become_peer(&socket, alice.node.gossip).await?;
     let mut watcher = PageSocket::connect(&alice.node).await?;
     let total = FAKE_USERS + 1; // and bob
     let started = Instant::now();

@@ -25,6 +25,25 @@
 //! keeps the next-hop table ([`super::routes`]), the peers ([`super::peers`]), private messages in flight
 //! ([`super::outbox`]) and incoming ones ([`super::reassembly`]). Every rumor and private message is verified before
 //! it changes anything or is forwarded; failures are counted in [`Stats`].
+//!
+//! Holding up against hostile senders (each limit is a named value in [`Limits`], with its reason):
+//! - **No amplification.** An address that is not a peer (the user did not add it, it has not proved it receives)
+//!   gets nothing but a [`Packet::Challenge`], no larger than the datagram that provoked it, and only within one
+//!   budget shared by all strangers; it becomes a peer when it echoes the cookie ([`Packet::Response`]). So a
+//!   spoofed status makes a node send at most 1× back (QUIC's limit is 3×), and a spoofed address never becomes a
+//!   peer.
+//! - **Fair shares.** Each peer has budgets for private datagrams, for rumors that need a signature check and for
+//!   origins it introduces; each origin for how fast its sequence number may advance ([`super::routes`]); partial
+//!   and remembered messages are bounded per origin ([`super::reassembly`]).
+//! - **Routing around liars.** Hop counts are not signed, so a neighbour can claim to be next to everyone. The route
+//!   table keeps alternate next hops, and the engine watches delivery: a fragment retried through the same next hop
+//!   without its acknowledgement having come back marks that hop as failing, and the retry goes another way.
+//!   Acknowledgements return along the path their fragment took, so a liar off that path cannot swallow them.
+//! - **No replays.** A private message carries its origin's signed clock; it is refused outside
+//!   [`Limits::max_message_age`] / [`Limits::max_clock_ahead`], and inside the window its id is remembered.
+//! - **A clock that went back.** A node that hears its direct neighbour announce an older sequence number than the
+//!   one it holds for it sends the newer one back, so a restarted node with an earlier clock jumps past its old
+//!   numbers within one round trip.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -40,9 +59,14 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use hearsay_shared::gossip::{CHALLENGE_BYTES, Cookie};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::budget::{Bucket, Rate};
 use super::identity::{Identity, SignatureCheck};
 use super::outbox::{self, Outbox, RetryPolicy};
-use super::peers::{Heard, PeerTable};
+use super::peers::{Heard, PeerRates, PeerTable, Proved, Spend};
 use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
 use super::routes::{Offer, Path, RouteTable};
 
@@ -88,6 +112,51 @@ impl Default for Timing {
     }
 }
 
+/// What any one sender may ask of a node. The defaults suit a real network; the reasons are beside each value.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Private datagrams handled per second from one peer. Signaling for a call is a few dozen datagrams; a relay in
+    /// the middle of many calls forwards a few hundred a second at most. Past this a peer's datagrams are dropped
+    /// (their senders retry), so one peer cannot take all of a node's signature checks.
+    pub private_per_peer: Rate,
+    /// Rumors needing a signature check (a new origin or a newer announcement) per second from one peer. At 10 000
+    /// origins announcing every 10 s a peer forwards about 1 000 a second; the burst covers a newcomer's first sync.
+    pub rumor_checks_per_peer: Rate,
+    /// Origins one peer may introduce per second. Fresh keys cost nothing to make; at 500 a second one flooder keeps
+    /// at most 500 × 35 s = 17 500 live routes, under `max_origins`, so it cannot fill the table and lock real users
+    /// out. The burst lets a node joining a network of a few thousand learn them from its first peer at once.
+    pub new_origins_per_peer: Rate,
+    /// How fast one origin may advance its sequence number: a burst for start-up and network changes, then one a
+    /// second (honest nodes announce every route period). Stops one key making every node re-flood it constantly.
+    pub updates_per_origin: Rate,
+    /// Challenges sent per second to all strangers together: at 18 bytes each, at most 18 KB/s of answers to
+    /// spoofed addresses, however many datagrams arrive.
+    pub challenges: Rate,
+    /// Learned peers per IP address (the user's own peers do not count; loopback is exempt): a home behind one
+    /// NAT holds a handful of nodes, an attacker's host cannot fill `max_peers` from 64 source ports.
+    pub learned_peers_per_ip: usize,
+    /// A private message signed longer ago than this (by the origin's clock) is refused: a replay window. It must
+    /// exceed the retry deadline (a retried fragment is the same signed message) plus the clock skew tolerated.
+    pub max_message_age: Duration,
+    /// A private message signed this far in the future is refused too (clock skew the other way).
+    pub max_clock_ahead: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            private_per_peer: Rate::new(200, 400),
+            rumor_checks_per_peer: Rate::new(2_000, 20_000),
+            new_origins_per_peer: Rate::new(500, 2_000),
+            updates_per_origin: Rate::new(1, 5),
+            challenges: Rate::new(1_000, 1_000),
+            learned_peers_per_ip: 16,
+            max_message_age: Duration::from_secs(60),
+            max_clock_ahead: Duration::from_secs(30),
+        }
+    }
+}
+
 /// How a node starts.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -100,6 +169,11 @@ pub struct Config {
     pub initial_seq: u64,
     /// Seed of the engine's RNG (peer choice, coin flips, message ids).
     pub rng_seed: u64,
+    /// Wall-clock time when the engine starts, in milliseconds since the Unix epoch: private messages carry the
+    /// time they were signed (the engine adds the time since its start to this).
+    pub clock_ms_at_start: u64,
+    /// Key of the challenge cookies: secret, and unpredictable in a real node (the shell fills it from the OS RNG).
+    pub cookie_key: [u8; 32],
     /// Hop limit of the private messages this node sends.
     pub hop_limit: u8,
     /// How many direct peers a new route is mongered to. Classic Peerster uses 1 and relies on anti-entropy for the
@@ -118,17 +192,26 @@ pub struct Config {
     pub max_origins: usize,
     pub max_messages_in_flight: usize,
     pub reassembly: ReassemblyLimits,
+    pub limits: Limits,
 }
 
 impl Config {
+    /// A node named `name` whose sequence numbers start at `initial_seq`, which is also taken as its wall clock in
+    /// milliseconds (the shell passes the Unix time in milliseconds for both). The cookie key is derived from
+    /// `rng_seed`, which suits simulations; a real node sets its own.
     pub fn new(name: impl Into<String>, initial_seq: u64, rng_seed: u64) -> Self {
         let timing = Timing::default();
+        let limits = Limits::default();
+        let mut cookie_key = [0u8; 32];
+        ChaCha8Rng::seed_from_u64(rng_seed ^ 0x636f_6f6b_6965).fill_bytes(&mut cookie_key);
         Self {
             name: name.into(),
             addrs: Vec::new(),
             services: Vec::new(),
             initial_seq,
             rng_seed,
+            clock_ms_at_start: initial_seq,
+            cookie_key,
             hop_limit: DEFAULT_HOP_LIMIT,
             fanout: usize::MAX,
             batch_delay: Duration::from_millis(20),
@@ -139,11 +222,15 @@ impl Config {
             max_messages_in_flight: 256,
             reassembly: ReassemblyLimits {
                 max_partial: 64,
+                max_partial_per_origin: 4,
                 max_bytes: 1 << 20,
                 timeout: timing.reassembly_timeout,
-                remember: timing.retry.deadline * 2,
-                max_remembered: 4096,
+                // Everything still inside the replay window (old or ahead) must be remembered.
+                remember: limits.max_message_age + limits.max_clock_ahead,
+                max_remembered: 16_384,
+                max_remembered_per_origin: 256,
             },
+            limits,
         }
     }
 }
@@ -228,6 +315,17 @@ pub struct Stats {
     pub hop_limit_drops: u64,
     pub no_route_drops: u64,
     pub fragments_refused: u64,
+    /// Datagrams from addresses that are not peers (answered with a challenge at most).
+    pub from_strangers: u64,
+    pub challenges_sent: u64,
+    /// Responses whose cookie was not one this node made for that address.
+    pub bad_cookies: u64,
+    /// Rumors and private datagrams dropped because their peer or origin was over its budget.
+    pub over_budget: u64,
+    /// Private messages signed outside the replay window.
+    pub stale_messages: u64,
+    /// Retries sent another way because the next hop they took before never delivered.
+    pub rerouted_retries: u64,
 }
 
 /// A known user, as the page shows it.
@@ -259,6 +357,24 @@ const MAX_RECENT_PRIVATE: usize = 16_384;
 
 /// Names one private datagram for copy suppression: (origin, destination, message id, is an ack, fragment index).
 type PrivateKey = (PublicKey, PublicKey, u64, bool, u16);
+/// Names one fragment: (origin, destination, message id, fragment index).
+type FragmentKey = (PublicKey, PublicKey, u64, u16);
+
+/// Where this node sent a fragment, for delivery feedback and for sending its acknowledgement back the same way.
+#[derive(Clone, Copy, Debug)]
+struct Forwarded {
+    /// The peer it came from (`None` when this node is its origin).
+    came_from: Option<SocketAddr>,
+    via: SocketAddr,
+    at: Instant,
+}
+
+/// Bound of the fragments remembered for delivery feedback (entries older than the retry deadline are dropped).
+const MAX_FORWARDED: usize = 16_384;
+/// A next hop that failed to deliver is tried after the others for this long (or until an ack comes through it).
+const SUSPECT_FOR: Duration = Duration::from_secs(60);
+/// Challenge cookies are made with the current and accepted with the current or previous period's number.
+const COOKIE_PERIOD: Duration = Duration::from_secs(60);
 
 /// Most rumors sent in answer to one status (the rest follow on later statuses).
 const MAX_RUMORS_PER_STATUS: usize = 64;
@@ -281,6 +397,12 @@ pub struct Gossip {
     pending: std::collections::BTreeMap<SocketAddr, Vec<PublicKey>>,
     /// Private datagrams handled lately, for copy suppression.
     recent_private: HashMap<PrivateKey, Instant>,
+    /// Fragments this node sent or forwarded lately, until their acknowledgement comes back.
+    forwarded: HashMap<FragmentKey, Forwarded>,
+    /// Next hops that lately failed to deliver a fragment, and when.
+    suspects: HashMap<SocketAddr, Instant>,
+    started: Instant,
+    challenges: Bucket,
     flush_at: Option<Instant>,
     status_cursor: KeyPrefix,
     next_tick: Instant,
@@ -301,6 +423,7 @@ impl Gossip {
     ) -> Self {
         let own = sign_route(&identity, &config, config.initial_seq);
         let t = config.timing;
+        let limits = config.limits;
         Self {
             routes: RouteTable::new(
                 own,
@@ -308,8 +431,18 @@ impl Gossip {
                 t.route_lifetime,
                 t.forget_routes_after,
                 config.max_origins,
+                limits.updates_per_origin,
             ),
-            peers: PeerTable::new(t.peer_silence, config.max_peers),
+            peers: PeerTable::new(
+                t.peer_silence,
+                config.max_peers,
+                limits.learned_peers_per_ip,
+                PeerRates {
+                    private: limits.private_per_peer,
+                    rumor_checks: limits.rumor_checks_per_peer,
+                    new_origins: limits.new_origins_per_peer,
+                },
+            ),
             outbox: Outbox::new(t.retry, config.max_messages_in_flight),
             inbox: Reassembly::new(config.reassembly),
             rng: ChaCha8Rng::seed_from_u64(config.rng_seed),
@@ -320,6 +453,10 @@ impl Gossip {
             mongering: HashMap::new(),
             pending: std::collections::BTreeMap::new(),
             recent_private: HashMap::new(),
+            forwarded: HashMap::new(),
+            suspects: HashMap::new(),
+            started: now,
+            challenges: Bucket::full(limits.challenges, now),
             flush_at: None,
             status_cursor: KeyPrefix::MIN,
             next_tick: now,
@@ -353,6 +490,13 @@ impl Gossip {
     /// The next hop towards `key`, if there is a live route.
     pub fn next_hop(&self, key: &PublicKey) -> Option<SocketAddr> {
         self.routes.next_hop(key)
+    }
+
+    /// Every signed announcement this node holds, its own included (what it would pass on).
+    pub fn announcements(&self) -> Vec<SignedRoute> {
+        std::iter::once(self.routes.own().clone())
+            .chain(self.routes.others().map(|e| e.signed.clone()))
+            .collect()
     }
 
     /// Number of other origins with a live route.
@@ -410,20 +554,93 @@ impl Gossip {
                 return;
             }
         };
-        match self.peers.heard(from, now) {
-            Heard::Deleted => {
-                self.stats.from_deleted_peers += 1;
-                return;
-            }
-            Heard::New => self.peers_changed = true,
-            Heard::Known | Heard::Full => {}
-        }
         match packet {
-            Packet::Rumors(rumors) => self.on_rumors(now, from, rumors),
-            Packet::Status(status) => self.on_status(now, from, status),
-            Packet::Private(msg) => self.on_private(now, from, msg),
+            Packet::Challenge(cookie) => self.on_challenge(now, from, cookie),
+            Packet::Response(cookie) => self.on_response(now, from, cookie),
+            Packet::Rumors(_) | Packet::Status(_) | Packet::Private(_) => {
+                match self.peers.heard(from, now) {
+                    Heard::Deleted => self.stats.from_deleted_peers += 1,
+                    Heard::Stranger => self.challenge(now, from, bytes.len()),
+                    heard @ (Heard::New | Heard::Known) => {
+                        self.peers_changed |= heard == Heard::New;
+                        match packet {
+                            Packet::Rumors(rumors) => self.on_rumors(now, from, rumors),
+                            Packet::Status(status) => self.on_status(now, from, status),
+                            Packet::Private(msg) => self.on_private(now, from, msg),
+                            Packet::Challenge(_) | Packet::Response(_) => {}
+                        }
+                    }
+                }
+            }
         }
         self.flush_changes();
+    }
+
+    // ---- proof of receipt ----
+
+    /// A datagram from an address that is not a peer: answer with a cookie to echo, if that is no more bytes than it
+    /// sent and the strangers' budget allows; nothing else.
+    fn challenge(&mut self, now: Instant, to: SocketAddr, received: usize) {
+        self.stats.from_strangers += 1;
+        if received < CHALLENGE_BYTES || !self.challenges.take(self.config.limits.challenges, now) {
+            return;
+        }
+        self.stats.challenges_sent += 1;
+        let cookie = self.cookie(to, self.cookie_period(now));
+        self.send_packet(now, to, &Packet::Challenge(cookie));
+    }
+
+    /// Someone asks us to prove we receive: echo the cookie (same size as the challenge, so no amplification).
+    fn on_challenge(&mut self, now: Instant, from: SocketAddr, cookie: Cookie) {
+        if self.peers.is_deleted(&from) || !self.challenges.take(self.config.limits.challenges, now)
+        {
+            return;
+        }
+        self.send_packet(now, from, &Packet::Response(cookie));
+    }
+
+    /// An echo of one of our cookies: the address receives, so it may become a peer; greet it as a new peer.
+    fn on_response(&mut self, now: Instant, from: SocketAddr, cookie: Cookie) {
+        let period = self.cookie_period(now);
+        let valid = cookie == self.cookie(from, period)
+            || (period > 0 && cookie == self.cookie(from, period - 1));
+        if !valid {
+            self.stats.bad_cookies += 1;
+            return;
+        }
+        if self.peers.prove(from, now) == Proved::New {
+            self.peers_changed = true;
+            self.greet(now, from);
+        }
+    }
+
+    fn cookie_period(&self, now: Instant) -> u64 {
+        (now.saturating_duration_since(self.started).as_secs()) / COOKIE_PERIOD.as_secs()
+    }
+
+    /// The cookie for `addr` in `period`: a keyed hash that only this node can make.
+    fn cookie(&self, addr: SocketAddr, period: u64) -> Cookie {
+        // HMAC takes keys of any length; 32 bytes cannot fail.
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(&self.config.cookie_key).expect("any key length");
+        mac.update(&period.to_be_bytes());
+        let ip = match addr.ip() {
+            std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            std::net::IpAddr::V6(v6) => v6,
+        };
+        mac.update(&ip.octets());
+        mac.update(&addr.port().to_be_bytes());
+        let mut cookie = [0u8; 16];
+        cookie.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        Cookie(cookie)
+    }
+
+    /// Hello to a new peer: our own route and a status, so it learns us and we learn it.
+    fn greet(&mut self, now: Instant, addr: SocketAddr) {
+        let own = self.own_rumor();
+        self.send_rumors(now, addr, vec![own]);
+        let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
+        self.send_packet(now, addr, &Packet::Status(status));
     }
 
     /// A command from the user. `Send` returns the new message's id.
@@ -435,14 +652,10 @@ impl Gossip {
         self.wake_pending = true;
         let result = match cmd {
             Command::AddPeer(addr) => {
-                if self.peers.add(addr) {
+                if self.peers.add(addr, now) {
                     self.peers_changed = true;
                 }
-                // Say hello at once: our own route and a status, so it learns us and we learn it.
-                let own = self.own_rumor();
-                self.send_rumors(now, addr, vec![own]);
-                let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
-                self.send_packet(now, addr, &Packet::Status(status));
+                self.greet(now, addr);
                 Ok(None)
             }
             Command::DeletePeer(addr) => {
@@ -496,8 +709,8 @@ impl Gossip {
             self.flush_pending(now);
         }
         let (resend, failed) = self.outbox.due(now);
-        for (to, fragment) in resend {
-            self.route_private(now, to, fragment, None);
+        for (_, fragment) in resend {
+            self.route_private(now, fragment, None);
         }
         for f in failed {
             self.out.push_back(Output::Event(Event::Failed {
@@ -568,6 +781,11 @@ impl Gossip {
         self.inbox.expire(now);
         self.recent_private
             .retain(|_, at| now.saturating_duration_since(*at) < COPY_WINDOW);
+        let deadline = self.config.timing.retry.deadline;
+        self.forwarded
+            .retain(|_, f| now.saturating_duration_since(f.at) < deadline);
+        self.suspects
+            .retain(|_, at| now.saturating_duration_since(*at) < SUSPECT_FOR);
         // Anti-entropy: the next page of our status to a random peer.
         let candidates = self.peers.gossip_candidates();
         if let Some(&peer) = candidates.choose(&mut self.rng) {
@@ -593,17 +811,51 @@ impl Gossip {
         let mut fresh = Vec::new();
         let mut listed = Vec::with_capacity(rumors.len());
         let check = &self.check;
+        let mut corrections = Vec::new();
         for rumor in &rumors {
-            listed.push(rumor.signed.route.origin.prefix());
+            let origin = rumor.signed.route.origin;
+            listed.push(origin.prefix());
+            // Work that costs a signature check, or a new table entry, is paid from the peer's budget.
+            let held = self.routes.get(&origin).map(|e| e.signed.route.seq);
+            let affordable = match held {
+                _ if origin == self.identity.public() => true,
+                None => {
+                    self.peers.spend(&from, now, Spend::NewOrigin)
+                        && self.peers.spend(&from, now, Spend::RumorCheck)
+                }
+                Some(seq) if seq < rumor.signed.route.seq => {
+                    self.peers.spend(&from, now, Spend::RumorCheck)
+                }
+                Some(_) => true,
+            };
+            if !affordable {
+                self.stats.over_budget += 1;
+                continue;
+            }
             let verdict = self
                 .routes
                 .offer(now, rumor, from, |s| verify_route(check.as_ref(), s));
             match verdict {
-                Offer::Newer => fresh.push(rumor.signed.route.origin),
+                Offer::Newer => fresh.push(origin),
                 Offer::Rerouted | Offer::Duplicate => {}
-                Offer::Old => self.stats.old_rumors += 1,
+                Offer::Old => {
+                    self.stats.old_rumors += 1;
+                    // The origin itself (hop count 0) announces a number below the one we hold for it: it restarted
+                    // with a clock that went back, or lost its state. Show it its newer announcement so it can jump
+                    // past it (it checks the signature); no neighbour would otherwise, as split horizon never sends
+                    // a node's route back towards it. One answer per such rumor: no amplification.
+                    if rumor.hops == 0
+                        && let Some(entry) = self.routes.get(&origin)
+                    {
+                        corrections.push(Rumor {
+                            signed: entry.signed.clone(),
+                            hops: entry.path.map_or(0, |p| p.hops()),
+                        });
+                    }
+                }
                 Offer::BadSignature => self.stats.bad_signatures += 1,
                 Offer::Full => self.stats.table_full += 1,
+                Offer::TooFrequent => self.stats.over_budget += 1,
                 Offer::Own => {
                     // Someone holds a newer announcement of ours (we restarted with a clock that went back): jump
                     // past it, if it is really ours.
@@ -618,6 +870,9 @@ impl Gossip {
                     }
                 }
             }
+        }
+        if !corrections.is_empty() {
+            self.send_rumors(now, from, corrections);
         }
         // Acknowledge with our status for exactly these origins.
         let ack = self.routes.status_listed(&listed, now);
@@ -753,6 +1008,7 @@ impl Gossip {
             .enumerate()
             .map(|(index, data)| {
                 self.sign_private(
+                    now,
                     to,
                     message_id,
                     PrivateContent::Fragment {
@@ -764,7 +1020,7 @@ impl Gossip {
             })
             .collect();
         for fragment in &fragments {
-            self.route_private(now, to, fragment.clone(), None);
+            self.route_private(now, fragment.clone(), None);
         }
         self.outbox.insert(now, message_id, to, fragments);
         Ok(message_id)
@@ -772,6 +1028,7 @@ impl Gossip {
 
     fn sign_private(
         &self,
+        now: Instant,
         to: PublicKey,
         message_id: u64,
         content: PrivateContent,
@@ -780,6 +1037,8 @@ impl Gossip {
             origin: self.identity.public(),
             destination: to,
             message_id,
+            sent_at_ms: self.wall_ms(now),
+            max_hops: self.config.hop_limit,
             content,
         };
         PrivateMessage {
@@ -789,33 +1048,96 @@ impl Gossip {
         }
     }
 
-    /// Sends a private message one hop towards `to`: along the route, else to `fallback` (the hop an incoming
-    /// message came from, for acks), else nowhere (counted; the sender retries).
-    fn route_private(
-        &mut self,
-        now: Instant,
-        to: PublicKey,
-        msg: PrivateMessage,
-        fallback: Option<SocketAddr>,
-    ) {
-        let next = self
-            .routes
-            .next_hop(&to)
-            .filter(|hop| self.peers.is_live(hop))
-            .or(fallback);
-        match next {
-            Some(hop) => {
-                let packet = Packet::Private(msg);
-                for _ in 0..self.config.private_copies.max(1) {
-                    self.send_packet(now, hop, &packet);
+    /// Sends a private message to one hop, with the usual copies.
+    fn route_private_to(&mut self, now: Instant, hop: SocketAddr, msg: PrivateMessage) {
+        let packet = Packet::Private(msg);
+        for _ in 0..self.config.private_copies.max(1) {
+            self.send_packet(now, hop, &packet);
+        }
+    }
+
+    /// This node's wall clock, in milliseconds since the Unix epoch.
+    fn wall_ms(&self, now: Instant) -> u64 {
+        let since_start = now.saturating_duration_since(self.started).as_millis() as u64;
+        self.config.clock_ms_at_start.saturating_add(since_start)
+    }
+
+    /// Sends a private message one hop towards its destination. A fragment goes to the best next hop that has not
+    /// lately failed to deliver (see the module doc), and is remembered so its acknowledgement can credit that hop
+    /// and go back to `came_from`. An acknowledgement goes back the way its fragment came if this node forwarded
+    /// it, else along the route. With no next hop it is dropped (counted; the sender retries).
+    fn route_private(&mut self, now: Instant, msg: PrivateMessage, came_from: Option<SocketAddr>) {
+        let body = &msg.body;
+        let next = match body.content {
+            PrivateContent::Fragment { index, .. } => {
+                let key = (body.origin, body.destination, body.message_id, index);
+                if let Some(before) = self.forwarded.get(&key)
+                    && now.saturating_duration_since(before.at) >= COPY_WINDOW
+                {
+                    // A retry, and no acknowledgement came back through the hop it took last time.
+                    self.suspects.insert(before.via, now);
+                    self.stats.rerouted_retries += 1;
+                }
+                let hop = self.best_next_hop(&body.destination);
+                if let Some(via) = hop
+                    && (self.forwarded.len() < MAX_FORWARDED || self.forwarded.contains_key(&key))
+                {
+                    self.forwarded.insert(
+                        key,
+                        Forwarded {
+                            came_from,
+                            via,
+                            at: now,
+                        },
+                    );
+                }
+                hop
+            }
+            PrivateContent::Ack { index } => {
+                // The acknowledged fragment went from the ack's destination to its origin.
+                let key = (body.destination, body.origin, body.message_id, index);
+                match self.forwarded.remove(&key) {
+                    Some(sent) => {
+                        self.suspects.remove(&sent.via); // it delivered
+                        sent.came_from
+                            .filter(|hop| self.peers.is_live(hop))
+                            .or_else(|| self.best_next_hop(&body.destination))
+                    }
+                    None => self.best_next_hop(&body.destination).or(came_from),
                 }
             }
+        };
+        match next {
+            Some(hop) => self.route_private_to(now, hop, msg),
             None => self.stats.no_route_drops += 1,
         }
     }
 
+    /// The live next hop towards `to` that has gone longest without failing to deliver (never is best), the
+    /// shortest among equals.
+    fn best_next_hop(&self, to: &PublicKey) -> Option<SocketAddr> {
+        self.routes
+            .candidates(to)
+            .into_iter()
+            .filter(|hop| self.peers.is_live(hop))
+            .min_by_key(|hop| self.suspects.get(hop).copied())
+    }
+
     fn on_private(&mut self, now: Instant, from: SocketAddr, mut msg: PrivateMessage) {
+        if !self.peers.spend(&from, now, Spend::Private) {
+            self.stats.over_budget += 1;
+            return;
+        }
         let body = &msg.body;
+        let wall = self.wall_ms(now);
+        let max_age = self.config.limits.max_message_age.as_millis() as u64;
+        let max_ahead = self.config.limits.max_clock_ahead.as_millis() as u64;
+        if body.sent_at_ms < wall.saturating_sub(max_age)
+            || body.sent_at_ms > wall.saturating_add(max_ahead)
+        {
+            self.stats.stale_messages += 1;
+            return; // a replay, or a clock far off: refused before any signature check
+        }
         let (is_ack, index) = match body.content {
             PrivateContent::Fragment { index, .. } => (false, index),
             PrivateContent::Ack { index } => (true, index),
@@ -851,14 +1173,18 @@ impl Gossip {
                 return;
             }
             msg.hop_limit -= 1;
-            let to = msg.body.destination;
-            self.route_private(now, to, msg, None);
+            self.route_private(now, msg, Some(from));
             return;
         }
         let origin = body.origin;
         let message_id = body.message_id;
         match &body.content {
             PrivateContent::Ack { index } => {
+                // Our own fragment, acknowledged: the hop it took delivers.
+                let me = self.identity.public();
+                if let Some(sent) = self.forwarded.remove(&(me, origin, message_id, *index)) {
+                    self.suspects.remove(&sent.via);
+                }
                 if let Some(done) = self.outbox.ack(origin, message_id, *index) {
                     self.out.push_back(Output::Event(Event::Delivered {
                         to: done.to,
@@ -885,8 +1211,9 @@ impl Gossip {
                     }
                     Accepted::Kept | Accepted::Duplicate => {}
                 }
-                let ack = self.sign_private(origin, message_id, PrivateContent::Ack { index });
-                self.route_private(now, origin, ack, Some(from));
+                // Back the way the fragment came: that path works, whatever the route table says.
+                let ack = self.sign_private(now, origin, message_id, PrivateContent::Ack { index });
+                self.route_private_to(now, from, ack);
             }
         }
     }

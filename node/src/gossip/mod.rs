@@ -1,6 +1,8 @@
 //! The gossip overlay: how hearsay nodes find each other and carry private messages with no server.
 //!
-//! - [`engine`]: the sans-IO state machine ([`Gossip`]); its doc shows the drive loop.
+//! - [`engine`]: the sans-IO state machine ([`Gossip`]); its doc shows the drive loop and how it holds up against
+//!   hostile senders.
+//! - [`budget`]: token buckets for the per-peer, per-origin and per-stranger limits ([`Limits`]).
 //! - [`identity`]: the node's Ed25519 key and signature checking.
 //! - [`routes`]: the next-hop table (DSDV with expiry) and status pages.
 //! - [`peers`]: direct peers, deletion that sticks, silence.
@@ -12,6 +14,7 @@
 //!
 //! The wire format lives in `hearsay_shared::gossip`.
 
+pub mod budget;
 pub mod engine;
 pub mod identity;
 pub mod outbox;
@@ -24,6 +27,6 @@ pub mod sim;
 pub mod tcp_links;
 
 pub use engine::{
-    Command, CommandError, Config, Event, Gossip, Output, PeerInfo, Stats, Timing, UserInfo,
+    Command, CommandError, Config, Event, Gossip, Limits, Output, PeerInfo, Stats, Timing, UserInfo,
 };
 pub use identity::{Ed25519Check, Identity, SignatureCheck};

@@ -162,6 +162,8 @@ mod tests {
                 origin: PublicKey([1; 32]),
                 destination: PublicKey([2; 32]),
                 message_id: 9,
+                sent_at_ms: 0,
+                max_hops: 10,
                 content: PrivateContent::Fragment {
                     index,
                     count,

@@ -1,5 +1,9 @@
-//! The peers this node gossips with directly: added by the user, or learned from incoming datagrams.
+//! The peers this node gossips with directly: added by the user, or learned from addresses that proved they receive.
 //!
+//! - An address the user did not add is a *stranger* until it echoes a challenge cookie (the engine checks the
+//!   cookie, then calls [`PeerTable::prove`]): a spoofed source address never becomes a peer, so it never gets
+//!   keepalives, status pages or flooded rumors. At most `max_per_ip` learned peers share one IP address (loopback
+//!   excepted: there every local process shares 127.0.0.1), so one host cannot fill the table with source ports.
 //! - A deleted peer is remembered as deleted: its datagrams are ignored and it is not learned again until the user
 //!   adds it again.
 //! - A learned peer silent for longer than the silence period is dropped; a peer the user added is kept (so the node
@@ -9,8 +13,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::budget::{Bucket, Rate};
+
 /// One direct peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Peer {
     pub addr: SocketAddr,
     /// When a datagram from it last arrived.
@@ -21,7 +27,36 @@ pub struct Peer {
     pub live: bool,
     /// When we last sent it anything (for keepalives).
     pub last_sent: Option<Instant>,
+    /// Its share of the work it may ask of this node (see [`super::engine::Limits`]).
+    pub budget: PeerBudget,
 }
+
+/// What one peer may spend: private datagrams handled, rumors checked, and origins it may introduce.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerBudget {
+    pub private: Bucket,
+    pub rumor_checks: Bucket,
+    pub new_origins: Bucket,
+}
+
+impl PartialEq for Peer {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.addr,
+            self.last_heard,
+            self.added_by_user,
+            self.live,
+            self.last_sent,
+        ) == (
+            other.addr,
+            other.last_heard,
+            other.added_by_user,
+            other.live,
+            other.last_sent,
+        )
+    }
+}
+impl Eq for Peer {}
 
 /// What hearing from an address did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,7 +67,20 @@ pub enum Heard {
     Known,
     /// A new peer, or a silent one that is back.
     New,
-    /// Too many peers already: its datagram is still handled, but it is not kept as a peer.
+    /// Not a peer: it has to prove it receives before anything but a challenge is sent to it.
+    Stranger,
+}
+
+/// What a proof of receipt did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Proved {
+    /// Deleted by the user: ignored.
+    Deleted,
+    /// Already a peer.
+    Known,
+    /// A new learned peer.
+    New,
+    /// No room: too many peers, or too many from its IP address.
     Full,
 }
 
@@ -43,21 +91,64 @@ pub struct PeerTable {
     deleted: HashSet<SocketAddr>,
     silence: Duration,
     max_peers: usize,
+    max_per_ip: usize,
+    budget: PeerRates,
+}
+
+/// Which of a peer's budgets a piece of work spends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Spend {
+    Private,
+    RumorCheck,
+    NewOrigin,
+}
+
+/// The rates a new peer's [`PeerBudget`] starts with.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerRates {
+    pub private: Rate,
+    pub rumor_checks: Rate,
+    pub new_origins: Rate,
 }
 
 impl PeerTable {
-    pub fn new(silence: Duration, max_peers: usize) -> Self {
+    pub fn new(silence: Duration, max_peers: usize, max_per_ip: usize, budget: PeerRates) -> Self {
         Self {
             peers: BTreeMap::new(),
             deleted: HashSet::new(),
             silence,
             max_peers,
+            max_per_ip,
+            budget,
         }
     }
 
+    fn fresh_budget(&self, now: Instant) -> PeerBudget {
+        PeerBudget {
+            private: Bucket::full(self.budget.private, now),
+            rumor_checks: Bucket::full(self.budget.rumor_checks, now),
+            new_origins: Bucket::full(self.budget.new_origins, now),
+        }
+    }
+
+    /// Spends one token of `what` from a peer's budget. False if the peer is over that budget, or not a peer.
+    pub fn spend(&mut self, addr: &SocketAddr, now: Instant, what: Spend) -> bool {
+        let rates = self.budget;
+        let Some(peer) = self.peers.get_mut(addr) else {
+            return false;
+        };
+        let (bucket, rate) = match what {
+            Spend::Private => (&mut peer.budget.private, rates.private),
+            Spend::RumorCheck => (&mut peer.budget.rumor_checks, rates.rumor_checks),
+            Spend::NewOrigin => (&mut peer.budget.new_origins, rates.new_origins),
+        };
+        bucket.take(rate, now)
+    }
+
     /// Adds a peer at the user's request; undoes an earlier delete. Returns false if it was already there.
-    pub fn add(&mut self, addr: SocketAddr) -> bool {
+    pub fn add(&mut self, addr: SocketAddr, now: Instant) -> bool {
         self.deleted.remove(&addr);
+        let budget = self.fresh_budget(now);
         match self.peers.get_mut(&addr) {
             Some(peer) => {
                 let was = peer.added_by_user;
@@ -73,6 +164,7 @@ impl PeerTable {
                         added_by_user: true,
                         live: false,
                         last_sent: None,
+                        budget,
                     },
                 );
                 true
@@ -95,17 +187,40 @@ impl PeerTable {
         if self.deleted.contains(&addr) {
             return Heard::Deleted;
         }
-        if let Some(peer) = self.peers.get_mut(&addr) {
-            peer.last_heard = Some(now);
-            if peer.live {
-                return Heard::Known;
-            }
-            peer.live = true;
-            return Heard::New;
+        let Some(peer) = self.peers.get_mut(&addr) else {
+            return Heard::Stranger;
+        };
+        peer.last_heard = Some(now);
+        if peer.live {
+            return Heard::Known;
+        }
+        peer.live = true;
+        Heard::New
+    }
+
+    /// `addr` echoed a cookie made for it, so it receives what is sent there: it may become a learned peer.
+    pub fn prove(&mut self, addr: SocketAddr, now: Instant) -> Proved {
+        match self.heard(addr, now) {
+            Heard::Deleted => return Proved::Deleted,
+            Heard::Known => return Proved::Known,
+            Heard::New => return Proved::New,
+            Heard::Stranger => {}
         }
         if self.peers.len() >= self.max_peers {
-            return Heard::Full;
+            return Proved::Full;
         }
+        let ip = addr.ip();
+        if !ip.is_loopback()
+            && self
+                .peers
+                .values()
+                .filter(|p| !p.added_by_user && p.addr.ip() == ip)
+                .count()
+                >= self.max_per_ip
+        {
+            return Proved::Full;
+        }
+        let budget = self.fresh_budget(now);
         self.peers.insert(
             addr,
             Peer {
@@ -114,9 +229,10 @@ impl PeerTable {
                 added_by_user: false,
                 live: true,
                 last_sent: None,
+                budget,
             },
         );
-        Heard::New
+        Proved::New
     }
 
     pub fn sent(&mut self, addr: SocketAddr, now: Instant) {
@@ -204,15 +320,26 @@ mod tests {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
+    const RATES: PeerRates = PeerRates {
+        private: Rate::new(10, 10),
+        rumor_checks: Rate::new(10, 10),
+        new_origins: Rate::new(10, 10),
+    };
+
+    fn table(max_peers: usize) -> PeerTable {
+        PeerTable::new(Duration::from_secs(20), max_peers, 2, RATES)
+    }
+
     #[test]
     fn a_deleted_peer_is_not_relearned_from_its_traffic_until_added_again() {
         let now = Instant::now();
-        let mut peers = PeerTable::new(Duration::from_secs(20), 10);
-        assert_eq!(peers.heard(addr(1), now), Heard::New);
+        let mut peers = table(10);
+        assert_eq!(peers.prove(addr(1), now), Proved::New);
         assert!(peers.delete(addr(1)));
         assert_eq!(peers.heard(addr(1), now), Heard::Deleted);
+        assert_eq!(peers.prove(addr(1), now), Proved::Deleted);
         assert!(peers.is_empty());
-        assert!(peers.add(addr(1)));
+        assert!(peers.add(addr(1), now));
         assert_eq!(peers.heard(addr(1), now), Heard::New);
         assert_eq!(peers.heard(addr(1), now), Heard::Known);
     }
@@ -220,10 +347,10 @@ mod tests {
     #[test]
     fn silent_learned_peers_go_and_silent_added_peers_stay_but_are_not_live() {
         let t0 = Instant::now();
-        let mut peers = PeerTable::new(Duration::from_secs(20), 10);
-        peers.add(addr(1));
+        let mut peers = table(10);
+        peers.add(addr(1), t0);
         peers.heard(addr(1), t0);
-        peers.heard(addr(2), t0);
+        peers.prove(addr(2), t0);
         assert!(peers.expire(t0 + Duration::from_secs(19)).is_empty());
         let mut lost = peers.expire(t0 + Duration::from_secs(20));
         lost.sort();
@@ -239,10 +366,42 @@ mod tests {
     #[test]
     fn the_table_is_bounded() {
         let now = Instant::now();
-        let mut peers = PeerTable::new(Duration::from_secs(20), 2);
-        peers.heard(addr(1), now);
-        peers.heard(addr(2), now);
-        assert_eq!(peers.heard(addr(3), now), Heard::Full);
+        let mut peers = table(2);
+        peers.prove(addr(1), now);
+        peers.prove(addr(2), now);
+        assert_eq!(peers.prove(addr(3), now), Proved::Full);
         assert_eq!(peers.len(), 2);
+    }
+
+    #[test]
+    fn a_stranger_is_not_a_peer_until_it_proves_it_receives() {
+        let now = Instant::now();
+        let mut peers = table(10);
+        assert_eq!(peers.heard(addr(1), now), Heard::Stranger);
+        assert!(peers.is_empty(), "hearing from it adds nothing");
+        assert_eq!(peers.prove(addr(1), now), Proved::New);
+        assert_eq!(peers.heard(addr(1), now), Heard::Known);
+    }
+
+    #[test]
+    fn one_ip_address_cannot_fill_the_table_with_ports_except_on_loopback() {
+        let now = Instant::now();
+        let mut peers = table(10);
+        let at = |port| SocketAddr::from(([198, 51, 100, 7], port));
+        assert_eq!(peers.prove(at(1), now), Proved::New);
+        assert_eq!(peers.prove(at(2), now), Proved::New);
+        assert_eq!(peers.prove(at(3), now), Proved::Full, "max 2 per IP");
+        assert!(peers.add(at(3), now), "the user may still add it");
+        assert_eq!(
+            peers.prove(SocketAddr::from(([198, 51, 100, 8], 1)), now),
+            Proved::New
+        );
+        for port in 1..=4 {
+            assert_eq!(
+                peers.prove(addr(port), now),
+                Proved::New,
+                "loopback is exempt"
+            );
+        }
     }
 }

@@ -8,6 +8,17 @@
 //!   its route is gone so an old announcement cannot come back;
 //! - a route expires `lifetime` after its sequence number was first accepted; tombstones are forgotten later.
 //!
+//! Where it departs from DSDV, because hop counts are not signed and a neighbour may lie about them:
+//! - besides the shortest path, up to [`MAX_ALTERNATES`] other peers that offered the current announcement are kept
+//!   as alternates ([`RouteTable::candidates`]), so the engine can turn to another next hop when the shortest one
+//!   stops delivering (it learns that from end-to-end acknowledgements), and a lost peer's routes move to an
+//!   alternate at once instead of waiting for the next announcement;
+//! - an origin may advance its sequence number only as fast as its [`Rate`] allows (a burst for start-up and network
+//!   changes, then one per second): one key bumping its number a thousand times a second cannot make every node
+//!   re-flood it a thousand times a second;
+//! - when the table is full, a new origin takes the place of the oldest tombstone (a tombstone only guards against a
+//!   replay of an expired announcement); live routes are never pushed out.
+//!
 //! The table also answers status pages: [`RouteTable::status_page`] lists a range of origins,
 //! [`RouteTable::compare`] says what a peer's status shows we should send and whether we are behind.
 
@@ -18,6 +29,12 @@ use std::time::{Duration, Instant};
 use hearsay_shared::gossip::{
     KeyPrefix, MAX_STATUS_ENTRIES, PublicKey, Rumor, SignedRoute, Status, StatusEntry, StatusScope,
 };
+
+use super::budget::{Bucket, Rate};
+
+/// Most alternate next hops kept per origin: enough to route around a liar or two among a node's peers, few enough
+/// that the table stays small (each is an address and a hop count).
+pub const MAX_ALTERNATES: usize = 3;
 
 /// How to reach an origin.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -43,8 +60,12 @@ pub struct RouteEntry {
     pub signed: SignedRoute,
     /// `None` once the route expired or its peer was lost (a tombstone that still remembers `signed.route.seq`).
     pub path: Option<Path>,
+    /// Other peers that offered the current announcement: (next hop, hops), shortest first.
+    pub alternates: Vec<(SocketAddr, u8)>,
     /// When the current sequence number stops being a usable route.
     pub expires: Instant,
+    /// How fast the origin may advance its sequence number (see the module doc).
+    updates: Bucket,
 }
 
 impl RouteEntry {
@@ -68,8 +89,10 @@ pub enum Offer {
     BadSignature,
     /// About this node itself.
     Own,
-    /// The table is full of other origins. Dropped.
+    /// The table is full of live routes. Dropped.
     Full,
+    /// The origin advances its sequence number faster than its rate allows. Dropped (its next one will do).
+    TooFrequent,
 }
 
 /// The next-hop table. See the module doc for the rules.
@@ -80,6 +103,7 @@ pub struct RouteTable {
     lifetime: Duration,
     forget_after: Duration,
     max_origins: usize,
+    update_rate: Rate,
     /// Set whenever something the users list shows changed; cleared by [`RouteTable::take_changed`].
     changed: bool,
 }
@@ -92,6 +116,7 @@ impl RouteTable {
         lifetime: Duration,
         forget_after: Duration,
         max_origins: usize,
+        update_rate: Rate,
     ) -> Self {
         let me = own.route.origin;
         let mut entries = BTreeMap::new();
@@ -100,7 +125,9 @@ impl RouteTable {
             RouteEntry {
                 signed: own,
                 path: Some(Path::Local),
+                alternates: Vec::new(),
                 expires: now,
+                updates: Bucket::full(update_rate, now),
             },
         );
         Self {
@@ -109,7 +136,42 @@ impl RouteTable {
             lifetime,
             forget_after,
             max_origins,
+            update_rate,
             changed: false,
+        }
+    }
+
+    /// Every next hop towards `origin` while its route is live: the shortest first, then the alternates.
+    pub fn candidates(&self, origin: &PublicKey) -> Vec<SocketAddr> {
+        let Some(entry) = self.entries.get(origin) else {
+            return Vec::new();
+        };
+        let Some(Path::Via { next_hop, .. }) = entry.path else {
+            return Vec::new();
+        };
+        std::iter::once(next_hop)
+            .chain(entry.alternates.iter().map(|(hop, _)| *hop))
+            .collect()
+    }
+
+    /// Makes room for a new origin if the table is full, by forgetting the oldest tombstone. False if every entry
+    /// is a live route.
+    fn make_room(&mut self) -> bool {
+        if self.entries.len() <= self.max_origins {
+            return true;
+        }
+        let oldest_tombstone = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.path.is_none())
+            .min_by_key(|(_, e)| e.expires)
+            .map(|(k, _)| *k);
+        match oldest_tombstone {
+            Some(key) => {
+                self.entries.remove(&key);
+                true
+            }
+            None => false,
         }
     }
 
@@ -171,24 +233,30 @@ impl RouteTable {
         if route.origin == self.me {
             return Offer::Own;
         }
-        let Some(entry) = self.entries.get_mut(&route.origin) else {
-            if self.entries.len() > self.max_origins {
+        if !self.entries.contains_key(&route.origin) {
+            if !self.make_room() {
                 return Offer::Full;
             }
             if !verify(&rumor.signed) {
                 return Offer::BadSignature;
             }
+            let mut updates = Bucket::full(self.update_rate, now);
+            updates.take(self.update_rate, now);
             self.entries.insert(
                 route.origin,
                 RouteEntry {
                     signed: rumor.signed.clone(),
                     path: Some(via),
+                    alternates: Vec::new(),
                     expires: now + self.lifetime,
+                    updates,
                 },
             );
             self.changed = true;
             return Offer::Newer;
-        };
+        }
+        // Checked just above.
+        let entry = self.entries.get_mut(&route.origin).expect("entry exists");
         if route.seq < entry.seq() {
             return Offer::Old;
         }
@@ -196,31 +264,54 @@ impl RouteTable {
             if !verify(&rumor.signed) {
                 return Offer::BadSignature;
             }
+            // Only a verified announcement spends the origin's budget: forgeries cannot use up an honest origin's.
+            if !entry.updates.take(self.update_rate, now) {
+                return Offer::TooFrequent;
+            }
             if entry.path != Some(via) || entry.signed.route.name != route.name {
                 self.changed = true;
             }
             entry.signed = rumor.signed.clone();
             entry.path = Some(via);
+            entry.alternates.clear();
             entry.expires = now + self.lifetime;
             return Offer::Newer;
         }
-        // Same sequence number.
-        let better = match entry.path {
-            None => now < entry.expires,
-            Some(Path::Via { hops: old, .. }) => hops < old,
-            Some(Path::Local) => false,
+        // Same sequence number. An identical announcement was verified when first accepted; a different one with the
+        // same number is not trusted without its own check.
+        let same = rumor.signed == entry.signed;
+        let current = match entry.path {
+            Some(Path::Local) => return Offer::Duplicate,
+            Some(Path::Via { next_hop, hops }) => Some((next_hop, hops)),
+            None => None,
         };
-        if !better {
+        let restorable = current.is_none() && now < entry.expires;
+        let shorter = current.is_some_and(|(_, old)| hops < old);
+        let new_alternate = current.is_some_and(|(hop, _)| hop != from)
+            && !entry.alternates.iter().any(|(hop, _)| *hop == from);
+        if !(restorable || shorter || new_alternate) {
             return Offer::Duplicate;
         }
-        // An identical announcement was verified when first accepted; a different one with the same number is not
-        // trusted without its own check.
-        if rumor.signed != entry.signed && !verify(&rumor.signed) {
+        if !same && !verify(&rumor.signed) {
             return Offer::BadSignature;
         }
-        entry.path = Some(via);
-        self.changed = true;
-        Offer::Rerouted
+        entry.alternates.retain(|(hop, _)| *hop != from);
+        if restorable || shorter {
+            if let Some(old) = current {
+                entry.alternates.push(old);
+            }
+            entry.path = Some(via);
+            self.changed = true;
+        } else {
+            entry.alternates.push((from, hops));
+        }
+        entry.alternates.sort_by_key(|(_, hops)| *hops);
+        entry.alternates.truncate(MAX_ALTERNATES);
+        if restorable || shorter {
+            Offer::Rerouted
+        } else {
+            Offer::Duplicate
+        }
     }
 
     /// Ends routes whose time is up and forgets tombstones older than `forget_after`. Returns the earliest instant
@@ -234,6 +325,7 @@ impl RouteTable {
                 Some(Path::Local) => return true,
                 Some(Path::Via { .. }) if now >= entry.expires => {
                     entry.path = None;
+                    entry.alternates.clear();
                     changed = true;
                 }
                 _ => {}
@@ -253,11 +345,17 @@ impl RouteTable {
         next
     }
 
-    /// Drops every route whose next hop is `peer` (deleted or silent).
+    /// Drops every route through `peer` (deleted or silent); a route with an alternate moves to it at once.
     pub fn drop_via(&mut self, peer: SocketAddr) {
         for entry in self.entries.values_mut() {
+            entry.alternates.retain(|(hop, _)| *hop != peer);
             if matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
-                entry.path = None;
+                entry.path = if entry.alternates.is_empty() {
+                    None
+                } else {
+                    let (next_hop, hops) = entry.alternates.remove(0);
+                    Some(Path::Via { next_hop, hops })
+                };
                 self.changed = true;
             }
         }
@@ -432,8 +530,10 @@ mod tests {
 
     const LIFE: Duration = Duration::from_secs(30);
 
+    const UPDATES: Rate = Rate::new(1000, 1000);
+
     fn table(now: Instant) -> RouteTable {
-        RouteTable::new(signed(0, 1), now, LIFE, LIFE * 10, 100)
+        RouteTable::new(signed(0, 1), now, LIFE, LIFE * 10, 100, UPDATES)
     }
 
     fn addr(port: u16) -> SocketAddr {
@@ -531,7 +631,7 @@ mod tests {
     #[test]
     fn status_pages_cover_everything_in_bounded_pieces() {
         let t0 = Instant::now();
-        let mut t = RouteTable::new(signed(0, 1), t0, LIFE, LIFE, 10_000);
+        let mut t = RouteTable::new(signed(0, 1), t0, LIFE, LIFE, 10_000, UPDATES);
         for i in 0..200u32 {
             let mut key = [0u8; 32];
             key[..4].copy_from_slice(&(i * 7_919).to_be_bytes());
@@ -560,7 +660,7 @@ mod tests {
         let mut a = table(t0);
         a.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
         a.offer(t0, &rumor(2, 5, 0), addr(2), |_| true);
-        let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100);
+        let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100, UPDATES);
         b.offer(t0, &rumor(1, 6, 0), addr(1), |_| true);
         let (b_status, _) = b.status_page(KeyPrefix::MIN, t0);
         // a is asked by b (at addr 50): b lacks a's own route and origin 2; b is newer on origin 1.

@@ -24,6 +24,8 @@ use hearsay_shared::gossip::{PublicKey, Signature};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use hearsay_shared::gossip::Packet;
+
 use super::engine::{Command, CommandError, Config, Event, Gossip, Output, Timing};
 use super::identity::{Ed25519Check, Identity, SignatureCheck};
 
@@ -89,6 +91,8 @@ pub struct SimNode {
     pub configured_peers: Vec<SocketAddr>,
     /// Received / Delivered / Failed events, in order.
     pub events: Vec<Event>,
+    /// Rewrites (or drops, with `None`) every packet it sends: a hostile node (see [`Sim::set_tamper`]).
+    tamper: Option<Tamper>,
     /// The wake-up currently scheduled for it.
     wake: Option<Instant>,
     group: u32,
@@ -100,6 +104,9 @@ impl SimNode {
         self.identity.public()
     }
 }
+
+/// How a hostile node changes what it sends.
+pub type Tamper = Box<dyn FnMut(Packet) -> Option<Packet>>;
 
 enum Job {
     Deliver {
@@ -156,6 +163,8 @@ pub struct Sim {
     pub hop_limit: u8,
     pub nodes: Vec<SimNode>,
     pub traffic: Traffic,
+    /// Traffic sent to each of these addresses, counted when it leaves the sender (see [`Sim::watch`]).
+    pub watched: HashMap<SocketAddr, Traffic>,
     pub jobs_done: u64,
     rng: ChaCha8Rng,
     queue: BinaryHeap<Reverse<Scheduled>>,
@@ -179,6 +188,7 @@ impl Sim {
             hop_limit: hearsay_shared::gossip::DEFAULT_HOP_LIMIT,
             nodes: Vec::new(),
             traffic: Traffic::default(),
+            watched: HashMap::new(),
             jobs_done: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
             queue: BinaryHeap::new(),
@@ -226,6 +236,7 @@ impl Sim {
             alive: true,
             configured_peers: Vec::new(),
             events: Vec::new(),
+            tamper: None,
             wake: None,
             group: 0,
             config,
@@ -235,9 +246,24 @@ impl Sim {
         i
     }
 
-    /// Sequence numbers start from the virtual clock in ms, as the real node's start from the wall clock.
+    /// Sequence numbers start from the virtual wall clock in ms, as the real node's start from the wall clock.
     fn initial_seq(&self) -> u64 {
-        1_000_000 + self.elapsed().as_millis() as u64
+        self.wall_ms()
+    }
+
+    /// The virtual wall clock, in milliseconds since the Unix epoch (it starts in November 2023).
+    pub fn wall_ms(&self) -> u64 {
+        1_700_000_000_000 + self.elapsed().as_millis() as u64
+    }
+
+    /// Counts from now on every datagram any node sends to `addr` (a node's or no one's) in [`Sim::watched`].
+    pub fn watch(&mut self, addr: SocketAddr) {
+        self.watched.entry(addr).or_default();
+    }
+
+    /// Makes node `i` hostile: every packet it sends goes through `tamper` first (which may drop it).
+    pub fn set_tamper(&mut self, i: usize, tamper: impl FnMut(Packet) -> Option<Packet> + 'static) {
+        self.nodes[i].tamper = Some(Box::new(tamper));
     }
 
     /// Makes `a` and `b` peers of each other, as `--peers` would.
@@ -316,8 +342,15 @@ impl Sim {
 
     /// Starts node `i` again with the same key and address, no memory, and a sequence number from the clock.
     pub fn restart(&mut self, i: usize) {
+        self.restart_with_clock(i, self.wall_ms());
+    }
+
+    /// [`Sim::restart`] with the node's wall clock (and so its first sequence number) at `clock_ms`: e.g. one that
+    /// went back.
+    pub fn restart_with_clock(&mut self, i: usize, clock_ms: u64) {
         let mut config = self.nodes[i].config.clone();
-        config.initial_seq = self.initial_seq();
+        config.initial_seq = clock_ms;
+        config.clock_ms_at_start = clock_ms;
         config.rng_seed = self.rng.next_u64();
         let node = &mut self.nodes[i];
         node.gossip = Gossip::new(self.now, node.identity.clone(), self.check.clone(), config);
@@ -370,8 +403,28 @@ impl Sim {
     }
 
     fn transmit(&mut self, from: usize, to: SocketAddr, bytes: Vec<u8>) {
+        let bytes = match &mut self.nodes[from].tamper {
+            None => bytes,
+            Some(tamper) => {
+                // The engine only sends what decodes; a tamperer's output is re-encoded within the same bounds.
+                let Ok(packet) = hearsay_shared::gossip::decode(&bytes) else {
+                    return;
+                };
+                let Some(changed) = tamper(packet) else {
+                    return;
+                };
+                match hearsay_shared::gossip::encode(&changed) {
+                    Ok(bytes) => bytes,
+                    Err(_) => return,
+                }
+            }
+        };
         self.traffic.datagrams += 1;
         self.traffic.bytes += bytes.len() as u64;
+        if let Some(watched) = self.watched.get_mut(&to) {
+            watched.datagrams += 1;
+            watched.bytes += bytes.len() as u64;
+        }
         let Some(&dest) = self.by_addr.get(&to) else {
             self.traffic.lost += 1;
             return;

@@ -1,0 +1,96 @@
+//! Token buckets: how the engine keeps one peer, one origin or all strangers together from taking more than a fair
+//! share of a node's work. Each limit is a [`Rate`] (a steady rate plus a burst); the engine's named limits and the
+//! reasons for their values are in [`super::engine::Limits`].
+//!
+//! Time comes in as an argument (sans-IO), and tokens are counted in thousandths so that refilling is exact integer
+//! arithmetic: a seeded simulation replays bit for bit.
+
+use std::time::{Duration, Instant};
+
+/// A steady rate and the burst allowed above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_second: u32, burst: u32) -> Self {
+        Self { per_second, burst }
+    }
+}
+
+/// One bucket. It holds no rate itself, so the same [`Rate`] serves thousands of buckets without copies.
+#[derive(Clone, Copy, Debug)]
+pub struct Bucket {
+    milli_tokens: u64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A bucket holding a full burst.
+    pub fn full(rate: Rate, now: Instant) -> Self {
+        Self {
+            milli_tokens: u64::from(rate.burst) * 1000,
+            at: now,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, rate: Rate, now: Instant) -> bool {
+        self.refill(rate, now);
+        if self.milli_tokens >= 1000 {
+            self.milli_tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn refill(&mut self, rate: Rate, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at);
+        if elapsed.is_zero() {
+            return;
+        }
+        // µs × tokens/s / 1000 = thousandths of a token; capped so a long silence cannot overflow.
+        let micros = elapsed.min(Duration::from_secs(3600)).as_micros() as u64;
+        let earned = micros * u64::from(rate.per_second) / 1000;
+        self.milli_tokens = (self.milli_tokens + earned).min(u64::from(rate.burst) * 1000);
+        self.at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_the_steady_rate() {
+        let rate = Rate::new(10, 3);
+        let t0 = Instant::now();
+        let mut b = Bucket::full(rate, t0);
+        assert!((0..3).all(|_| b.take(rate, t0)));
+        assert!(!b.take(rate, t0), "burst spent");
+        assert!(!b.take(rate, t0 + Duration::from_millis(99)));
+        assert!(
+            b.take(rate, t0 + Duration::from_millis(100)),
+            "one per 100 ms"
+        );
+        assert!(!b.take(rate, t0 + Duration::from_millis(100)));
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(
+            (0..10).filter(|_| b.take(rate, later)).count(),
+            3,
+            "never above the burst"
+        );
+    }
+
+    #[test]
+    fn time_going_backwards_earns_nothing() {
+        let rate = Rate::new(1000, 1);
+        let t0 = Instant::now() + Duration::from_secs(1);
+        let mut b = Bucket::full(rate, t0);
+        assert!(b.take(rate, t0));
+        assert!(!b.take(rate, t0 - Duration::from_secs(1)));
+    }
+}
