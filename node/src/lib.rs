@@ -154,13 +154,26 @@ async fn start_turn(
         udp,
         Some(tcp),
         turn::TurnSettings {
-            realm: config.name.clone(),
+            realm: turn::server::REALM.to_owned(),
             credentials: turn::credentials::Credentials::new(
                 store.turn_secret.clone(),
                 relay.static_users.iter().cloned().collect(),
             ),
             policy: turn::peer_policy::PeerPolicy {
                 allow_private: relay.allow_private,
+            },
+            own: turn::peer_policy::OwnServices {
+                ips: [relay_ip, bound.turn.ip(), bound.gossip.ip(), bound.web.ip()]
+                    .into_iter()
+                    .filter(|ip| !ip.is_unspecified())
+                    .collect(),
+                ports: vec![
+                    bound.web.port(),
+                    bound.stun.port(),
+                    bound.turn.port(),
+                    bound.turn_tcp.port(),
+                    bound.gossip.port(),
+                ],
             },
             quotas: turn::gate::Quotas {
                 per_user: relay.user_quota,

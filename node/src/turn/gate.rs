@@ -14,8 +14,9 @@
 //!   [`Quotas::total`] exist, is answered 486 Allocation Quota Reached (RFC 8656 §7.2 step 10). The gate counts
 //!   allocations by watching the crate's Allocate success responses go out ([`Gate::observe_outbound`]) and the
 //!   crate's close notifications come back ([`Gate::allocation_closed`]).
-//! - **Nonce flood**: the crate keeps every nonce it hands out in a map it never sweeps; requests that make it
-//!   issue one (Allocate/Refresh without MESSAGE-INTEGRITY) are rate-limited by a token bucket.
+//! - **Nonces**: the crate keeps every nonce it hands out in a map it never sweeps, and hands one out for every
+//!   request without a valid one. The gate answers such requests itself with a nonce the crate already holds
+//!   ([`super::nonces`]): per-source budgets for those replies, and the crate makes about two nonces an hour.
 //! - **Short-lived credentials**: an Allocate whose REST username has expired is answered 401; refreshes,
 //!   permissions and channel binds of an allocation made in time go on (the crate checks their integrity with the
 //!   password, which does not expire), so a call outlives the credentials it started with.
@@ -33,13 +34,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use bytecodec::{DecodeExt, EncodeExt};
-use stun_codec::rfc5389::attributes::{ErrorCode, MessageIntegrity, Realm, Software, Username};
+use stun_codec::rfc5389::attributes::{
+    ErrorCode, MessageIntegrity, Nonce, Realm, Software, Username,
+};
 use stun_codec::rfc5766::attributes::XorPeerAddress;
 use stun_codec::{Message, MessageClass, MessageDecoder, MessageEncoder, TransactionId};
 use tokio::net::UdpSocket;
 
 use super::credentials::Credentials;
-use super::peer_policy::PeerPolicy;
+use super::nonces::{NonceKeeper, NonceVerdict};
+use super::peer_policy::{OwnServices, PeerPolicy};
 use crate::stun::wire::{HEADER_LEN, StunAttribute, StunFrame, stun_frame};
 
 const METHOD_ALLOCATE: u16 = 0x003;
@@ -54,6 +58,9 @@ const CLASS_INDICATION: u8 = 1;
 const ALLOCATE_SUCCESS: [u8; 2] = [0x01, 0x03];
 const ALLOCATE_ERROR: [u8; 2] = [0x01, 0x13];
 const ATTR_MESSAGE_INTEGRITY: u16 = 0x0008;
+const ATTR_NONCE: u16 = 0x0015;
+/// Error responses of the methods that need a nonce (class bits 0x0110 with the method), as on the wire.
+const NONCE_METHOD_ERRORS: [[u8; 2]; 4] = [[0x01, 0x13], [0x01, 0x14], [0x01, 0x18], [0x01, 0x19]];
 
 /// Allocations pending their response are forgotten past this many (a flood of Allocates that never succeed).
 const MAX_PENDING: usize = 4096;
@@ -95,32 +102,6 @@ impl ByteBucket {
     }
 }
 
-/// A token bucket for the requests that make the crate store a nonce.
-#[derive(Debug, Clone)]
-struct NonceBudget {
-    tokens: f64,
-    last: Option<Instant>,
-}
-
-impl NonceBudget {
-    const PER_SECOND: f64 = 200.0;
-    const BURST: f64 = 1000.0;
-
-    fn take(&mut self, now: Instant) -> bool {
-        if let Some(last) = self.last {
-            let refill = now.saturating_duration_since(last).as_secs_f64() * Self::PER_SECOND;
-            self.tokens = (self.tokens + refill).min(Self::BURST);
-        }
-        self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// What to do with a received datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
@@ -136,6 +117,7 @@ pub enum Inbound {
 #[derive(Debug)]
 pub struct Gate {
     policy: PeerPolicy,
+    own: OwnServices,
     quotas: Quotas,
     credentials: Credentials,
     realm: String,
@@ -145,7 +127,7 @@ pub struct Gate {
     /// Live allocations: client address → username.
     live: HashMap<SocketAddr, String>,
     per_user: HashMap<String, usize>,
-    nonce_budget: NonceBudget,
+    nonces: NonceKeeper,
     /// Bandwidth buckets of metered usernames with live allocations, and of all of them together.
     user_buckets: HashMap<String, ByteBucket>,
     total_bucket: Option<ByteBucket>,
@@ -164,6 +146,7 @@ impl Gate {
     ) -> Self {
         Self {
             policy,
+            own: OwnServices::default(),
             quotas,
             credentials,
             realm,
@@ -171,15 +154,25 @@ impl Gate {
             pending: HashMap::new(),
             live: HashMap::new(),
             per_user: HashMap::new(),
-            nonce_budget: NonceBudget {
-                tokens: NonceBudget::BURST,
-                last: None,
-            },
+            nonces: NonceKeeper::new(Instant::now()),
             user_buckets: HashMap::new(),
             total_bucket: None,
             over_cap_drops: 0,
             wall_anchor: (Instant::now(), SystemTime::now()),
         }
+    }
+
+    /// Starts with `nonce` taken as one the crate handed out (for tests of what follows the first exchange).
+    #[cfg(test)]
+    fn with_observed_nonce(mut self, nonce: &str) -> Self {
+        self.nonces.observed(nonce.to_owned(), Instant::now());
+        self
+    }
+
+    /// Refuses the node's own services as peers (see [`OwnServices`]).
+    pub fn with_own_services(mut self, own: OwnServices) -> Self {
+        self.own = own;
+        self
     }
 
     /// Relayed datagrams dropped so far for going over a bandwidth cap.
@@ -270,9 +263,22 @@ impl Gate {
         if frame.class() != CLASS_REQUEST {
             return Inbound::Pass;
         }
-        match frame.method() {
+        let method = frame.method();
+        if matches!(
+            method,
+            METHOD_ALLOCATE | METHOD_REFRESH | METHOD_CREATE_PERMISSION | METHOD_CHANNEL_BIND
+        ) {
+            let nonce = attribute(bytes, ATTR_NONCE).and_then(|v| std::str::from_utf8(v).ok());
+            match self.nonces.check(nonce, from.ip(), now) {
+                NonceVerdict::Pass => {}
+                NonceVerdict::Drop => return Inbound::Drop,
+                NonceVerdict::Reply { code, nonce } => {
+                    return self.nonce_reply(bytes, frame, code, nonce);
+                }
+            }
+        }
+        match method {
             METHOD_ALLOCATE => self.allocate(bytes, frame, from, now),
-            METHOD_REFRESH if !has_message_integrity(bytes) => self.nonce_request(now),
             METHOD_CREATE_PERMISSION | METHOD_CHANNEL_BIND => self.peer_request(bytes, frame),
             _ => Inbound::Pass,
         }
@@ -290,10 +296,16 @@ impl Gate {
         !relayed || self.admit_relayed(to, bytes.len(), now)
     }
 
-    /// Notes a datagram the crate sends to `to` (only Allocate responses matter).
-    pub fn observe_outbound(&mut self, bytes: &[u8], to: SocketAddr) {
+    /// Notes a datagram the crate sends to `to`: Allocate responses (for the ledger) and the nonces it hands out.
+    pub fn observe_outbound(&mut self, bytes: &[u8], to: SocketAddr, now: Instant) {
         if bytes.len() < HEADER_LEN {
             return;
+        }
+        if NONCE_METHOD_ERRORS.iter().any(|t| bytes[..2] == *t)
+            && let Some(nonce) = attribute(bytes, ATTR_NONCE)
+            && let Ok(nonce) = std::str::from_utf8(nonce)
+        {
+            self.nonces.observed(nonce.to_owned(), now);
         }
         if bytes[..2] == ALLOCATE_SUCCESS {
             if let Some(user) = self.pending.remove(&to) {
@@ -324,12 +336,24 @@ impl Gate {
         }
     }
 
-    fn nonce_request(&mut self, now: Instant) -> Inbound {
-        if self.nonce_budget.take(now) {
-            Inbound::Pass
+    /// The gate's own 401 or 438 with a nonce the crate holds (RFC 8489 §9.2.4: ERROR-CODE, REALM, NONCE).
+    fn nonce_reply(&self, bytes: &[u8], frame: StunFrame, code: u16, nonce: String) -> Inbound {
+        let reason = if code == 401 {
+            "Unauthorized"
         } else {
-            Inbound::Drop
-        }
+            "Stale Nonce"
+        };
+        let (Ok(realm), Ok(nonce)) = (Realm::new(self.realm.clone()), Nonce::new(nonce)) else {
+            return Inbound::Drop;
+        };
+        self.reply_with(
+            bytes,
+            frame,
+            code,
+            reason,
+            None,
+            vec![realm.into(), nonce.into()],
+        )
     }
 
     fn allocate(
@@ -340,7 +364,7 @@ impl Gate {
         now: Instant,
     ) -> Inbound {
         if !has_message_integrity(bytes) {
-            return self.nonce_request(now);
+            return Inbound::Pass; // the crate answers with the nonce it was let make
         }
         let Some(message) = decode(bytes) else {
             return self.reply(bytes, frame, 400, "Bad Request", None);
@@ -384,7 +408,7 @@ impl Gate {
                 StunAttribute::XorPeerAddress(peer) => Some(XorPeerAddress::address(peer)),
                 _ => None,
             })
-            .find(|peer| !self.policy.allows(peer.ip()));
+            .find(|peer| !self.policy.allows(peer.ip()) || self.own.contains(*peer));
         match refused {
             Some(peer) => {
                 tracing::info!(%peer, "turn: refused to relay to a forbidden peer");
@@ -404,6 +428,18 @@ impl Gate {
         reason: &str,
         request: Option<&Message<StunAttribute>>,
     ) -> Inbound {
+        self.reply_with(bytes, frame, code, reason, request, Vec::new())
+    }
+
+    fn reply_with(
+        &self,
+        bytes: &[u8],
+        frame: StunFrame,
+        code: u16,
+        reason: &str,
+        request: Option<&Message<StunAttribute>>,
+        extra: Vec<StunAttribute>,
+    ) -> Inbound {
         let mut id = [0u8; 12];
         id.copy_from_slice(&bytes[8..HEADER_LEN]);
         let Ok(method) = stun_codec::Method::new(frame.method()) else {
@@ -415,6 +451,9 @@ impl Gate {
             return Inbound::Drop;
         };
         response.add_attribute(error);
+        for attribute in extra {
+            response.add_attribute(attribute);
+        }
         response.add_attribute(self.software.clone());
         if let Some(integrity) = request.and_then(|r| self.integrity_for(r, &response)) {
             response.add_attribute(integrity);
@@ -450,18 +489,24 @@ fn channel_data_verdict(bytes: &[u8]) -> Inbound {
     }
 }
 
-/// Whether a framed message carries a MESSAGE-INTEGRITY attribute, by walking the attribute headers only.
+/// Whether a framed message carries a MESSAGE-INTEGRITY attribute.
 fn has_message_integrity(bytes: &[u8]) -> bool {
+    attribute(bytes, ATTR_MESSAGE_INTEGRITY).is_some()
+}
+
+/// The value of the first attribute of type `kind` in a framed message, by walking the attribute headers only; `None`
+/// if absent or if its length runs past the datagram.
+fn attribute(bytes: &[u8], kind: u16) -> Option<&[u8]> {
     let mut at = HEADER_LEN;
     while at + 4 <= bytes.len() {
-        let kind = u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+        let this = u16::from_be_bytes([bytes[at], bytes[at + 1]]);
         let len = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
-        if kind == ATTR_MESSAGE_INTEGRITY {
-            return true;
+        if this == kind {
+            return bytes.get(at + 4..at + 4 + len);
         }
         at += 4 + len.div_ceil(4) * 4;
     }
-    false
+    None
 }
 
 fn decode(bytes: &[u8]) -> Option<Message<StunAttribute>> {
@@ -560,7 +605,7 @@ impl webrtc_util::Conn for GatedConn {
                 return Ok(buf.len()); // over a cap: dropped, as a congested link would
             }
             if buf.len() >= HEADER_LEN && buf[0] == 0x01 {
-                gate.observe_outbound(buf, target);
+                gate.observe_outbound(buf, target, Instant::now());
             }
         }
         self.inner.send_to(buf, target).await
@@ -600,6 +645,9 @@ mod tests {
         g
     }
 
+    /// The nonce the crate is taken to have handed out (requests with integrity carry it).
+    const NONCE: &str = "crate-nonce";
+
     fn capped_gate(
         per_user: usize,
         total: usize,
@@ -619,6 +667,7 @@ mod tests {
             Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
             "realm".into(),
         )
+        .with_observed_nonce(NONCE)
     }
 
     fn message(method: u16, attrs: Vec<StunAttribute>, with_integrity: bool) -> Vec<u8> {
@@ -629,6 +678,7 @@ mod tests {
             m.add_attribute(a);
         }
         if with_integrity {
+            m.add_attribute(StunAttribute::from(Nonce::new(NONCE.into()).unwrap()));
             let mi = MessageIntegrity::new_short_term_credential(&m, "whatever").unwrap();
             m.add_attribute(mi);
         }
@@ -712,10 +762,12 @@ mod tests {
     #[test]
     fn undecodable_peer_requests_fail_closed_with_400() {
         let mut g = gate(false, 10, 10);
-        let mut bytes = message(METHOD_CREATE_PERMISSION, vec![], false);
+        let nonce = StunAttribute::from(Nonce::new(NONCE.into()).unwrap());
+        let mut bytes = message(METHOD_CREATE_PERMISSION, vec![nonce], false);
         // XOR-PEER-ADDRESS with family 7: the crate might read it some way; the gate refuses it.
-        bytes[3] = 12;
         bytes.extend_from_slice(&[0x00, 0x12, 0, 8, 0, 7, 0, 0, 1, 2, 3, 4]);
+        let len = (bytes.len() - HEADER_LEN) as u16;
+        bytes[2..4].copy_from_slice(&len.to_be_bytes());
         assert_eq!(
             error_code(&g.inspect_inbound(&bytes, client(1), Instant::now())),
             Some(400)
@@ -731,7 +783,7 @@ mod tests {
                 g.inspect_inbound(&allocate("4000000000:alice"), client(port), now),
                 Inbound::Pass
             );
-            g.observe_outbound(&SUCCESS, client(port));
+            g.observe_outbound(&SUCCESS, client(port), Instant::now());
         }
         assert_eq!(g.live_allocations(), 2);
         assert_eq!(
@@ -764,7 +816,7 @@ mod tests {
         );
         let mut error = SUCCESS;
         error[1] = 0x13;
-        g.observe_outbound(&error, client(1));
+        g.observe_outbound(&error, client(1), Instant::now());
         assert_eq!(g.live_allocations(), 0);
         assert_eq!(
             g.inspect_inbound(&allocate("4000000000:a"), client(2), now),
@@ -780,7 +832,7 @@ mod tests {
             g.inspect_inbound(&allocate("4000000000:a"), client(1), now),
             Inbound::Pass
         );
-        g.observe_outbound(&SUCCESS, client(1));
+        g.observe_outbound(&SUCCESS, client(1), Instant::now());
         assert_eq!(
             error_code(&g.inspect_inbound(&allocate("4000000000:b"), client(2), now)),
             Some(486)
@@ -812,7 +864,7 @@ mod tests {
             g.inspect_inbound(&allocate(user), client(port), now),
             Inbound::Pass
         );
-        g.observe_outbound(&SUCCESS, client(port));
+        g.observe_outbound(&SUCCESS, client(port), Instant::now());
     }
 
     fn channel_data(len: usize) -> Vec<u8> {
@@ -869,7 +921,7 @@ mod tests {
     }
 
     #[test]
-    fn unauthenticated_allocates_are_rate_limited() {
+    fn requests_without_a_known_nonce_are_answered_by_the_gate_and_never_reach_the_crate() {
         let mut g = gate(false, 10, 10);
         let now = Instant::now();
         let bare = message(
@@ -877,12 +929,93 @@ mod tests {
             vec![RequestedTransport::new(17).into()],
             false,
         );
-        let passed = (0..1500)
-            .filter(|i| g.inspect_inbound(&bare, client(*i), now) == Inbound::Pass)
-            .count();
-        assert_eq!(passed, 1000, "the burst passes, the rest is dropped");
-        let later = now + Duration::from_secs(1);
-        assert_eq!(g.inspect_inbound(&bare, client(1), later), Inbound::Pass);
+        // A flood from many sources: each gets the crate's nonce from the gate, nothing reaches the crate.
+        let mut replies = 0;
+        for i in 0..5_000u32 {
+            let from = SocketAddr::from((std::net::Ipv4Addr::from(0xC633_6400 + i), 5000));
+            match g.inspect_inbound(&bare, from, now) {
+                Inbound::Pass => panic!("a nonce-less Allocate reached the crate"),
+                reply @ Inbound::Reply(_) => {
+                    assert_eq!(error_code(&reply), Some(401));
+                    replies += 1;
+                }
+                Inbound::Drop => {}
+            }
+        }
+        assert_eq!(replies, 5_000, "every source within its budget is answered");
+        // The answer carries the realm and the crate's nonce, as a client needs.
+        let Inbound::Reply(bytes) = g.inspect_inbound(&bare, client(1), now) else {
+            panic!("no reply");
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(&bytes)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            m.get_attribute::<Nonce>().map(|n| n.value().to_owned()),
+            Some(NONCE.into())
+        );
+        assert_eq!(
+            m.get_attribute::<Realm>().map(|r| r.text().to_owned()),
+            Some("realm".into())
+        );
+        // A request with the nonce passes; one with a made-up nonce gets 438 from the gate.
+        assert_eq!(
+            g.inspect_inbound(&allocate("4000000000:alice"), client(2), now),
+            Inbound::Pass
+        );
+        let forged = message(
+            METHOD_REFRESH,
+            vec![Nonce::new("made-up".into()).unwrap().into()],
+            false,
+        );
+        assert_eq!(
+            error_code(&g.inspect_inbound(&forged, client(3), now)),
+            Some(438)
+        );
+    }
+
+    #[test]
+    fn the_first_nonce_comes_from_the_crate_and_is_learned_from_its_answer() {
+        let mut g = Gate::new(
+            PeerPolicy {
+                allow_private: false,
+            },
+            Quotas {
+                per_user: 10,
+                total: 10,
+                user_bytes_per_sec: None,
+                total_bytes_per_sec: None,
+            },
+            Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
+            "realm".into(),
+        );
+        let now = Instant::now();
+        let bare = message(
+            METHOD_ALLOCATE,
+            vec![RequestedTransport::new(17).into()],
+            false,
+        );
+        assert_eq!(g.inspect_inbound(&bare, client(1), now), Inbound::Pass);
+        // The crate's 401 goes out carrying its nonce.
+        let method = stun_codec::Method::new(METHOD_ALLOCATE).unwrap();
+        let mut answer: Message<StunAttribute> =
+            Message::new(MessageClass::ErrorResponse, method, TransactionId::new(ID));
+        answer.add_attribute(ErrorCode::new(401, "Unauthorized".into()).unwrap());
+        answer.add_attribute(Nonce::new("from-the-crate".into()).unwrap());
+        let answer = MessageEncoder::new().encode_into_bytes(answer).unwrap();
+        g.observe_outbound(&answer, client(1), now);
+        let Inbound::Reply(bytes) = g.inspect_inbound(&bare, client(2), now) else {
+            panic!("the gate should answer now");
+        };
+        let m = MessageDecoder::<StunAttribute>::new()
+            .decode_from_bytes(&bytes)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            m.get_attribute::<Nonce>().map(|n| n.value()),
+            Some("from-the-crate")
+        );
     }
 
     #[test]

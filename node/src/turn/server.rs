@@ -12,16 +12,22 @@ use tokio::net::UdpSocket;
 
 use super::credentials::Credentials;
 use super::gate::{Gate, GatedConn, Quotas};
-use super::peer_policy::PeerPolicy;
+use super::peer_policy::{OwnServices, PeerPolicy};
+
+/// The realm every hearsay node's TURN server uses.
+pub const REALM: &str = "hearsay";
 use super::relay_ports::RelayPorts;
 
 /// Everything the TURN server runs with.
 #[derive(Debug, Clone)]
 pub struct TurnSettings {
-    /// RFC 5389 realm (the node's name).
+    /// RFC 5389 realm: the same for every node ([`REALM`]), so probing a node's TURN port does not tell its user's
+    /// name.
     pub realm: String,
     pub credentials: Credentials,
     pub policy: PeerPolicy,
+    /// The node's own services, never relayed to.
+    pub own: OwnServices,
     pub quotas: Quotas,
     pub relay: RelayPorts,
 }
@@ -42,12 +48,15 @@ impl TurnServer {
         settings: TurnSettings,
     ) -> anyhow::Result<Self> {
         let local_addr = socket.local_addr()?;
-        let gate = Arc::new(Mutex::new(Gate::new(
-            settings.policy,
-            settings.quotas,
-            settings.credentials.clone(),
-            settings.realm.clone(),
-        )));
+        let gate = Arc::new(Mutex::new(
+            Gate::new(
+                settings.policy,
+                settings.quotas,
+                settings.credentials.clone(),
+                settings.realm.clone(),
+            )
+            .with_own_services(settings.own.clone()),
+        ));
         let (closed_tx, mut closed_rx) =
             tokio::sync::mpsc::channel::<::turn::allocation::AllocationInfo>(256);
         let ledger = tokio::spawn({
