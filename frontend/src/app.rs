@@ -134,7 +134,7 @@ pub fn app() -> Html {
             </div>
             if state.call.phase == Phase::RingingIn {
                 if let Some(call) = state.call.call.clone() {
-                    <IncomingCall call={call} on_intent={on_intent} />
+                    <IncomingCall call={call} waiting={state.call.waiting.clone()} on_intent={on_intent} />
                 }
             }
         </div>

@@ -360,6 +360,7 @@ impl CallRuntime {
             CallView {
                 phase: state.machine.phase(),
                 call: state.machine.call().cloned(),
+                waiting: state.machine.waiting().to_vec(),
                 notice: state.notice.clone(),
                 local: s.peer.local_stream(),
                 remote: s.peer.remote_stream(),

@@ -73,6 +73,19 @@ impl EndReason {
     }
 }
 
+/// An incoming call that arrived while another was ringing: shown beside it, answerable instead of it, and rung
+/// next if the ringing one ends unanswered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingCall {
+    pub peer: Peer,
+    pub id: CallId,
+    pub media: CallMedia,
+    /// When it arrived (ms on the machine's clock); it is dropped after the ring timeout.
+    pub since: u64,
+    pub(crate) offer: String,
+    pub(crate) candidates: Vec<IceCandidate>,
+}
+
 /// What the person asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
@@ -85,6 +98,15 @@ pub enum Intent {
         media: CallMedia,
     },
     Reject,
+    /// Answer a waiting call instead of the ringing one (which is declined).
+    AnswerWaiting {
+        call: CallId,
+        media: CallMedia,
+    },
+    /// Decline a waiting call; the ringing one goes on ringing.
+    DeclineWaiting {
+        call: CallId,
+    },
     /// Stop ringing out.
     Cancel,
     HangUp,

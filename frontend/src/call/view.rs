@@ -3,7 +3,7 @@
 
 use web_sys::MediaStream;
 
-use super::types::{CallInfo, Phase};
+use super::types::{CallInfo, Phase, WaitingCall};
 use crate::rtc::CallStats;
 use crate::share::chat::ChatLog;
 use crate::share::transfer::Transfers;
@@ -13,6 +13,8 @@ pub struct CallView {
     pub phase: Phase,
     /// The call, with what the peer sends and the safety code.
     pub call: Option<CallInfo>,
+    /// Incoming calls waiting beside the ringing one.
+    pub waiting: Vec<WaitingCall>,
     /// The last thing worth telling the person (a fallback, a failure reason).
     pub notice: Option<String>,
     pub local: Option<MediaStream>,
@@ -31,6 +33,7 @@ impl Default for CallView {
         Self {
             phase: Phase::Idle,
             call: None,
+            waiting: Vec::new(),
             notice: None,
             local: None,
             remote: None,

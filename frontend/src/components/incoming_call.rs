@@ -1,13 +1,15 @@
-//! The ringing dialog: who is calling (name and key fingerprint) and accept / accept with audio only / decline.
+//! The ringing dialog: who is calling (name and key fingerprint) and accept / accept with audio only / decline; below
+//! it, anyone else calling meanwhile, each with "answer instead" and "decline".
 
 use hearsay_shared::call::CallMedia;
 use yew::prelude::*;
 
-use crate::call::types::{CallInfo, Intent};
+use crate::call::types::{CallInfo, Intent, WaitingCall};
 
 #[derive(Properties, PartialEq)]
 pub struct IncomingCallProps {
     pub call: CallInfo,
+    pub waiting: Vec<WaitingCall>,
     pub on_intent: Callback<Intent>,
 }
 
@@ -46,6 +48,22 @@ pub fn incoming_call(props: &IncomingCallProps) -> Html {
                         </button>
                     }
                 </div>
+                if !props.waiting.is_empty() {
+                    <ul id="waiting-calls" class="waiting" aria-label="Also calling">
+                        { for props.waiting.iter().map(|w| html! {
+                            <li key={w.id.0.to_string()} class="waiting-call">
+                                <span class="waiting-name">{ format!("Also calling: {}", w.peer.name) }</span>
+                                <span class="fingerprint">{ format!(" key {}", w.peer.fingerprint) }</span>
+                                <button class="answer-waiting" onclick={intent(Intent::AnswerWaiting {
+                                    call: w.id,
+                                    media: if w.media.video() { CallMedia::AudioVideo } else { CallMedia::AudioOnly },
+                                })}>{ "Answer instead" }</button>
+                                <button class="decline-waiting danger"
+                                    onclick={intent(Intent::DeclineWaiting { call: w.id })}>{ "Decline" }</button>
+                            </li>
+                        }) }
+                    </ul>
+                }
             </div>
         </div>
     }

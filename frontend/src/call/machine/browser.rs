@@ -192,6 +192,11 @@ impl CallMachine {
     // ---- time ----
 
     pub fn handle_timeout(&mut self, now: u64) {
+        self.on_timeout(now);
+        self.ring_next_waiting(now);
+    }
+
+    fn on_timeout(&mut self, now: u64) {
         for timer in self.timers.take_due(now) {
             match (timer, self.phase) {
                 (Timer::Ring, Phase::RingingOut) => {

@@ -8,6 +8,11 @@ impl CallMachine {
     // ---- what the person does ----
 
     pub fn handle_intent(&mut self, now: u64, intent: Intent) {
+        self.on_intent(now, intent);
+        self.ring_next_waiting(now);
+    }
+
+    fn on_intent(&mut self, now: u64, intent: Intent) {
         match (self.phase, intent) {
             (Phase::Idle | Phase::Ended(_), Intent::Call { peer, media, call }) => {
                 self.new_call(peer, call, Role::Caller, media, now);
@@ -21,6 +26,7 @@ impl CallMachine {
                     .push_back(Effect::CreateOffer { ice_restart: false });
             }
             (Phase::RingingIn, Intent::Accept { media }) => {
+                self.turn_waiting_away();
                 self.phase = Phase::Connecting;
                 self.timers.clear(Timer::Ring);
                 self.timers.set(Timer::Connect, now + CONNECT_TIMEOUT_MS);
@@ -42,6 +48,27 @@ impl CallMachine {
                     self.send(Signal::Reject { call: id });
                 }
                 self.end(EndReason::DeclinedByYou);
+            }
+            (Phase::RingingIn, Intent::AnswerWaiting { call, media }) => {
+                let Some(at) = self.waiting.iter().position(|w| w.id == call) else {
+                    return;
+                };
+                let chosen = self.waiting.remove(at);
+                if let Some(id) = self.id() {
+                    self.send(Signal::Reject { call: id });
+                }
+                self.end(EndReason::DeclinedByYou);
+                self.ring(now, chosen);
+                self.on_intent(now, Intent::Accept { media });
+            }
+            (_, Intent::DeclineWaiting { call }) => {
+                if let Some(at) = self.waiting.iter().position(|w| w.id == call) {
+                    let declined = self.waiting.remove(at);
+                    self.effects.push_back(Effect::Send {
+                        to: declined.peer.key,
+                        signal: Signal::Reject { call },
+                    });
+                }
             }
             (Phase::RingingOut, Intent::Cancel) => {
                 if let Some(id) = self.id() {

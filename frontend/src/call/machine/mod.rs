@@ -17,6 +17,12 @@
 //! [`RESTART_RETRY_MS`], and ends after [`RECONNECT_LIMIT_MS`]. Only signals from the current call's peer key, with
 //! the current call id, are acted on.
 //!
+//! Nobody can keep the person from being called: an Invite that arrives while another call rings does not get Busy
+//! but waits beside it ([`CallMachine::waiting`], at most [`MAX_WAITING`], one per caller); the person may answer it
+//! instead, and it rings next if the ringing one ends unanswered — so a stranger ringing every 30 s cannot make real
+//! callers hear "busy". Only a call under way (or one being placed) makes callers busy. An Invite already seen
+//! (same caller and call id) is never acted on again, so a replayed Invite does not ring.
+//!
 //! Its inputs are split by source: [`intents`] (the person), [`signals`] (the other page), [`browser`] (the
 //! browser's reports and time); this file holds the state and the rules they share.
 
@@ -41,6 +47,10 @@ pub const DISCONNECT_GRACE_MS: u64 = 2_000;
 pub const RESTART_RETRY_MS: u64 = 5_000;
 /// Reconnecting gives up this long after the path broke, and the call ends.
 pub const RECONNECT_LIMIT_MS: u64 = 30_000;
+/// Incoming calls that may wait beside a ringing one; a further caller hears busy.
+pub const MAX_WAITING: usize = 3;
+/// Invites remembered (caller, call id) so none rings twice.
+const MAX_SEEN_INVITES: usize = 256;
 
 /// See the module docs.
 #[derive(Debug)]
@@ -54,6 +64,10 @@ pub struct CallMachine {
     own_key: Option<PublicKey>,
     /// Candidates that arrived before their invite: (sender, call, candidates). Only the latest call is kept.
     early: Option<(PublicKey, CallId, Vec<IceCandidate>)>,
+    /// Incoming calls waiting beside the ringing one, oldest first.
+    waiting: Vec<WaitingCall>,
+    /// Invites already acted on, oldest first.
+    seen_invites: VecDeque<(PublicKey, CallId)>,
     timers: Timers,
     effects: VecDeque<Effect>,
 }
@@ -73,6 +87,8 @@ impl CallMachine {
             ice_servers,
             own_key: None,
             early: None,
+            waiting: Vec::new(),
+            seen_invites: VecDeque::new(),
             timers: Timers::default(),
             effects: VecDeque::new(),
         }
@@ -85,6 +101,11 @@ impl CallMachine {
     /// The current call, or the last one while the "ended" view shows.
     pub fn call(&self) -> Option<&CallInfo> {
         self.call.as_ref()
+    }
+
+    /// Incoming calls waiting beside the ringing one.
+    pub fn waiting(&self) -> &[WaitingCall] {
+        &self.waiting
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -113,9 +134,58 @@ impl CallMachine {
         }
     }
 
-    /// Ringing or in a call: another caller hears busy.
+    /// Ringing or in a call: another caller hears busy (or waits, while ringing).
     fn busy(&self) -> bool {
         !matches!(self.phase, Phase::Idle | Phase::Ended(_))
+    }
+
+    /// Remembers an Invite; false if it was seen before (a retransmission or a replay).
+    fn first_sight(&mut self, key: PublicKey, call: CallId) -> bool {
+        if self.seen_invites.contains(&(key, call)) {
+            return false;
+        }
+        if self.seen_invites.len() >= MAX_SEEN_INVITES {
+            self.seen_invites.pop_front();
+        }
+        self.seen_invites.push_back((key, call));
+        true
+    }
+
+    /// Starts ringing for an incoming call.
+    fn ring(&mut self, now: u64, incoming: WaitingCall) {
+        self.new_call(
+            incoming.peer,
+            incoming.id,
+            Role::Callee,
+            incoming.media,
+            now,
+        );
+        self.nego = Negotiation::for_invite(incoming.offer, incoming.candidates);
+        self.phase = Phase::RingingIn;
+        self.effects.push_back(Effect::Ring(true));
+    }
+
+    /// Once nothing rings and no call is under way, the oldest waiting call still within its ring time rings.
+    fn ring_next_waiting(&mut self, now: u64) {
+        if self.busy() || self.waiting.is_empty() {
+            return;
+        }
+        self.waiting
+            .retain(|w| now.saturating_sub(w.since) < RING_TIMEOUT_MS);
+        if !self.waiting.is_empty() {
+            let next = self.waiting.remove(0);
+            self.ring(now, next);
+        }
+    }
+
+    /// Tells every waiting caller the person is busy now, and forgets them.
+    fn turn_waiting_away(&mut self) {
+        for w in std::mem::take(&mut self.waiting) {
+            self.effects.push_back(Effect::Send {
+                to: w.peer.key,
+                signal: Signal::Busy { call: w.id },
+            });
+        }
     }
 
     /// The peer connection exists and the first exchange is under way or done.

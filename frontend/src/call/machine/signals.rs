@@ -3,9 +3,7 @@
 use hearsay_shared::call::{CallId, SdpKind, Signal};
 use hearsay_shared::gossip::PublicKey;
 
-use super::super::negotiation::{
-    CertificateChanged, IncomingOffer, MAX_HELD_CANDIDATES, Negotiation,
-};
+use super::super::negotiation::{CertificateChanged, IncomingOffer, MAX_HELD_CANDIDATES};
 use super::*;
 
 impl CallMachine {
@@ -16,30 +14,69 @@ impl CallMachine {
         if signal.validate().is_err() {
             return;
         }
+        self.on_signal(now, from, signal);
+        self.ring_next_waiting(now);
+    }
+
+    fn on_signal(&mut self, now: u64, from: Peer, signal: Signal) {
         let is_current = self
             .call
             .as_ref()
             .is_some_and(|c| c.peer.key == from.key && c.id == signal.call());
         match signal {
             Signal::Invite { call, media, offer } => {
-                if is_current {
-                    return; // a retransmitted invite for the call we already have
+                if is_current || !self.first_sight(from.key, call) {
+                    return; // a retransmission of an invite we acted on, or a replay
+                }
+                let early = match self.early.take() {
+                    Some((key, id, candidates)) if key == from.key && id == call => candidates,
+                    other => {
+                        self.early = other;
+                        Vec::new()
+                    }
+                };
+                let incoming = WaitingCall {
+                    peer: from,
+                    id: call,
+                    media,
+                    since: now,
+                    offer,
+                    candidates: early,
+                };
+                if self.phase == Phase::RingingIn {
+                    // Beside the ringing call: a newer invite from a caller already waiting replaces theirs.
+                    self.waiting.retain(|w| w.peer.key != incoming.peer.key);
+                    if self.waiting.len() < MAX_WAITING {
+                        self.waiting.push(incoming);
+                        return;
+                    }
                 }
                 if self.busy() {
                     self.effects.push_back(Effect::Send {
-                        to: from.key,
+                        to: incoming.peer.key,
                         signal: Signal::Busy { call },
                     });
                     return;
                 }
-                let early = match self.early.take() {
-                    Some((key, id, candidates)) if key == from.key && id == call => candidates,
-                    _ => Vec::new(),
-                };
-                self.new_call(from, call, Role::Callee, media, now);
-                self.nego = Negotiation::for_invite(offer, early);
-                self.phase = Phase::RingingIn;
-                self.effects.push_back(Effect::Ring(true));
+                self.ring(now, incoming);
+            }
+            Signal::Candidate { call, candidate }
+                if let Some(w) = self
+                    .waiting
+                    .iter_mut()
+                    .find(|w| w.peer.key == from.key && w.id == call) =>
+            {
+                w.candidates.push(candidate);
+                w.candidates.truncate(MAX_HELD_CANDIDATES);
+            }
+            Signal::Cancel { call } | Signal::HangUp { call }
+                if self
+                    .waiting
+                    .iter()
+                    .any(|w| w.peer.key == from.key && w.id == call) =>
+            {
+                self.waiting
+                    .retain(|w| !(w.peer.key == from.key && w.id == call));
             }
             Signal::Candidate { call, candidate } if !is_current => {
                 // Possibly ahead of its invite: keep a few for the latest call id we have heard of.

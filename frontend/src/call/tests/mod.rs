@@ -5,6 +5,7 @@
 mod lifecycle;
 mod media;
 mod reconnect;
+mod waiting;
 
 use hearsay_shared::call::{CallId, CallMedia, IceCandidate, Signal};
 use hearsay_shared::gossip::PublicKey;
