@@ -329,6 +329,14 @@ impl Node {
         Ok(())
     }
 
+    /// The node's process id, while it runs.
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        self.child
+            .as_ref()
+            .and_then(Child::id)
+            .context("the node is not running")
+    }
+
     /// Stops the node with SIGTERM, as a user's Ctrl-C would, and waits for it to exit.
     pub async fn stop(&mut self) -> anyhow::Result<std::process::ExitStatus> {
         let mut child = self.child.take().context("node is not running")?;
@@ -614,4 +622,14 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// VmRSS of process `pid` in KiB.
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
 }

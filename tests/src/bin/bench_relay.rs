@@ -27,7 +27,7 @@ use hearsay_shared::startup;
 use hearsay_tests::relay_tools::{
     UclientReport, binding_request, free_udp_port, parse_uclient, stun_exchange,
 };
-use hearsay_tests::{hearsay_bin, require_tool};
+use hearsay_tests::{hearsay_bin, require_tool, rss_kib};
 
 /// Offered STUN loads, requests per second; 0 means as fast as the generator can send.
 const STUN_RATES: [u64; 4] = [50_000, 100_000, 200_000, 0];
@@ -576,16 +576,6 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     };
     // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the command.
     Ok((ticks(11)? + ticks(12)?) / 100.0)
-}
-
-/// VmRSS of `pid` in KiB (taskset execs the server, so the child's pid is the server's).
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS")
 }
 
 /// VmRSS of `pid` once it holds still: two readings 200 ms apart that agree within 1 %, read for at most 5 s (a
