@@ -221,12 +221,16 @@ impl Config {
             max_origins: 20_000,
             max_messages_in_flight: 256,
             reassembly: ReassemblyLimits {
+                // A call's signaling has one or two multi-fragment messages in flight (offer, answer); 64 covers
+                // many calls at once, and 4 per origin lets one peer renegotiate while an invite is still arriving.
                 max_partial: 64,
                 max_partial_per_origin: 4,
+                // 1 MiB: eighteen of the largest messages, far more than signaling ever holds at once.
                 max_bytes: 1 << 20,
                 timeout: timing.reassembly_timeout,
                 // Everything still inside the replay window (old or ahead) must be remembered.
                 remember: limits.max_message_age + limits.max_clock_ahead,
+                // 90 s of messages at the private budget of 80 peers; 256 per origin is a dozen call set-ups.
                 max_remembered: 16_384,
                 max_remembered_per_origin: 256,
             },
