@@ -18,6 +18,7 @@
 //! (STUN server and client), [`turn`] (TURN server on the `turn` crate, credentials, relay policy, caps).
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod config;
 pub mod data_dir;
 pub mod gossip;

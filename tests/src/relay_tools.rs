@@ -28,6 +28,40 @@ pub fn free_udp_port() -> u16 {
     panic!("no free UDP port pair on loopback after 100 tries")
 }
 
+/// Arguments for `turnutils_uclient`: `clients` clients relay `messages` messages of `bytes` bytes each over channels
+/// through the TURN server on 127.0.0.1:`turn_port` to a `turnutils_peer` on 127.0.0.1:`peer`, authenticated with
+/// `auth` (e.g. `-W <secret>` for REST credentials, `-u user -w password` for a static user).
+pub fn uclient_args(
+    turn_port: u16,
+    peer: u16,
+    clients: u32,
+    messages: u32,
+    bytes: u32,
+    auth: &[String],
+) -> Vec<String> {
+    let mut args: Vec<String> = auth.to_vec();
+    args.extend(
+        [
+            "-c",
+            "-p",
+            &turn_port.to_string(),
+            "-e",
+            "127.0.0.1",
+            "-r",
+            &peer.to_string(),
+            "-m",
+            &clients.to_string(),
+            "-n",
+            &messages.to_string(),
+            "-l",
+            &bytes.to_string(),
+            "127.0.0.1",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
 /// Runs `program args…` to completion within `limit` (killed otherwise) and returns its exit status and its
 /// stdout and stderr together.
 pub async fn run_bounded(

@@ -16,7 +16,7 @@ use hearsay_tests::gossip_peer::become_peer;
 use hearsay_tests::page_socket::PageSocket;
 use hearsay_tests::relay_tools::{
     TurnPeer, binding_request, parse_uclient, run_bounded, stun_attribute, stun_exchange,
-    stun_message,
+    stun_message, uclient_args,
 };
 use hearsay_tests::{Node, rss_kib};
 use tokio::net::UdpSocket;
@@ -262,23 +262,14 @@ async fn junk_at_every_port_for_30_s_leaves_pages_peers_and_servers_working() ->
 
     // And TURN still relays end to end.
     let peer = TurnPeer::start().await?;
-    let args: Vec<String> = [
-        "-W",
-        &a.turn_secret()?,
-        "-p",
-        &a.turn.port().to_string(),
-        "-e",
-        "127.0.0.1",
-        "-r",
-        &peer.port.to_string(),
-        "-n",
-        "50",
-        "-l",
-        "170",
-        "127.0.0.1",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = uclient_args(
+        a.turn.port(),
+        peer.port,
+        1,
+        50,
+        170,
+        &["-W".into(), a.turn_secret()?],
+    );
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
@@ -335,25 +326,14 @@ async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> 
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
     let peer = TurnPeer::start().await?;
-    let args: Vec<String> = [
-        "-W",
-        &node.turn_secret()?,
-        "-p",
-        &turn.port().to_string(),
-        "-m",
-        "5",
-        "-e",
-        "127.0.0.1",
-        "-r",
-        &peer.port.to_string(),
-        "-n",
-        "50",
-        "-l",
-        "170",
-        "127.0.0.1",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = uclient_args(
+        turn.port(),
+        peer.port,
+        5,
+        50,
+        170,
+        &["-W".into(), node.turn_secret()?],
+    );
     let result = run_bounded(
         "turnutils_uclient",
         "coturn",

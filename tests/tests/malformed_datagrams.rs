@@ -7,7 +7,7 @@ use std::time::Duration;
 use hearsay_tests::Node;
 use hearsay_tests::relay_tools::{
     MAGIC_COOKIE, TurnPeer, binding_request, parse_uclient, run_bounded, stun_attribute,
-    stun_exchange, stun_message,
+    stun_exchange, stun_message, uclient_args,
 };
 
 /// A fixed battery of broken inputs, each aimed at a different check.
@@ -139,24 +139,14 @@ async fn malformed_datagrams_leave_stun_and_turn_answering() -> anyhow::Result<(
 
     // The TURN server still relays end to end.
     let peer = TurnPeer::start().await?;
-    let args: Vec<String> = [
-        "-W",
-        &node.turn_secret()?,
-        "-c",
-        "-p",
-        &node.turn.port().to_string(),
-        "-e",
-        "127.0.0.1",
-        "-r",
-        &peer.port.to_string(),
-        "-n",
-        "50",
-        "-l",
-        "170",
-        "127.0.0.1",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = uclient_args(
+        node.turn.port(),
+        peer.port,
+        1,
+        50,
+        170,
+        &["-W".into(), node.turn_secret()?],
+    );
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",

@@ -7,19 +7,13 @@ use std::time::Duration;
 
 use hearsay_tests::Node;
 use hearsay_tests::relay_tools::{
-    TurnPeer, parse_uclient, run_bounded, stun_attribute, stun_exchange, stun_message,
+    TurnPeer, parse_uclient, run_bounded, stun_attribute, stun_exchange, stun_message, uclient_args,
 };
 
 const TOOL_LIMIT: Duration = Duration::from_secs(60);
 
 /// uclient arguments relaying to `peer` through `node`: `clients` × `messages` of 170 bytes, no RTCP channel.
-fn uclient_args(
-    node: &Node,
-    peer: u16,
-    clients: u32,
-    messages: u32,
-    auth: &[String],
-) -> Vec<String> {
+fn relay_args(node: &Node, peer: u16, clients: u32, messages: u32, auth: &[String]) -> Vec<String> {
     sized_uclient_args(node, peer, clients, messages, 170, auth)
 }
 
@@ -31,27 +25,7 @@ fn sized_uclient_args(
     bytes: u32,
     auth: &[String],
 ) -> Vec<String> {
-    let mut args: Vec<String> = auth.to_vec();
-    args.extend(
-        [
-            "-c",
-            "-p",
-            &node.turn.port().to_string(),
-            "-e",
-            "127.0.0.1",
-            "-r",
-            &peer.to_string(),
-            "-m",
-            &clients.to_string(),
-            "-n",
-            &messages.to_string(),
-            "-l",
-            &bytes.to_string(),
-            "127.0.0.1",
-        ]
-        .map(String::from),
-    );
-    args
+    uclient_args(node.turn.port(), peer, clients, messages, bytes, auth)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +36,7 @@ async fn uclient_relays_without_loss_using_rest_credentials() -> anyhow::Result<
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
-        &uclient_args(&node, peer.port, 5, 100, &auth),
+        &relay_args(&node, peer.port, 5, 100, &auth),
         TOOL_LIMIT,
     )
     .await?;
@@ -87,7 +61,7 @@ async fn uclient_relays_without_loss_as_a_static_user() -> anyhow::Result<()> {
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
-        &uclient_args(&node, peer.port, 2, 100, &auth),
+        &relay_args(&node, peer.port, 2, 100, &auth),
         TOOL_LIMIT,
     )
     .await?;
@@ -129,7 +103,7 @@ async fn wrong_or_missing_credentials_get_no_allocation() -> anyhow::Result<()> 
         let (status, out) = run_bounded(
             "turnutils_uclient",
             "coturn",
-            &uclient_args(&node, peer.port, 1, 10, &auth),
+            &relay_args(&node, peer.port, 1, 10, &auth),
             TOOL_LIMIT,
         )
         .await?;
@@ -154,7 +128,7 @@ async fn relaying_to_loopback_is_forbidden_by_default() -> anyhow::Result<()> {
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
-        &uclient_args(&node, peer.port, 1, 10, &auth),
+        &relay_args(&node, peer.port, 1, 10, &auth),
         TOOL_LIMIT,
     )
     .await?;
@@ -167,7 +141,7 @@ async fn relaying_to_loopback_is_forbidden_by_default() -> anyhow::Result<()> {
 
     // The same through CreatePermission (uclient -s uses Send indications after CreatePermission).
     let mut args = vec!["-s".to_owned()];
-    args.extend(uclient_args(&node, peer.port, 1, 10, &auth));
+    args.extend(relay_args(&node, peer.port, 1, 10, &auth));
     let (status, out) = run_bounded("turnutils_uclient", "coturn", &args, TOOL_LIMIT).await?;
     assert!(!status.success(), "uclient -s should fail:\n{out}");
     assert!(
@@ -191,7 +165,7 @@ async fn allocations_past_the_per_user_quota_get_486() -> anyhow::Result<()> {
     let (_, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
-        &uclient_args(&node, peer.port, 1, 20, &auth),
+        &relay_args(&node, peer.port, 1, 20, &auth),
         TOOL_LIMIT,
     )
     .await?;
@@ -202,7 +176,7 @@ async fn allocations_past_the_per_user_quota_get_486() -> anyhow::Result<()> {
     let (status, out) = run_bounded(
         "turnutils_uclient",
         "coturn",
-        &uclient_args(&node, peer.port, 3, 20, &auth),
+        &relay_args(&node, peer.port, 3, 20, &auth),
         TOOL_LIMIT,
     )
     .await?;
@@ -264,7 +238,7 @@ async fn uclient_relays_over_tcp_without_loss() -> anyhow::Result<()> {
     let node = Node::start_with("turn-tcp", &["--relay-allow-private"]).await?;
     let peer = TurnPeer::start().await?;
     let mut args = vec!["-t".to_owned(), "-W".to_owned(), node.turn_secret()?];
-    args.extend(uclient_args(&node, peer.port, 2, 50, &[]));
+    args.extend(relay_args(&node, peer.port, 2, 50, &[]));
     // uclient_args aims at the UDP port; point it at the TCP one.
     let at = args.iter().position(|a| a == "-p").expect("a -p argument") + 1;
     args[at] = node.turn_tcp.port().to_string();

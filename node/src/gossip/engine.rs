@@ -63,12 +63,12 @@ use hearsay_shared::gossip::{CHALLENGE_BYTES, Cookie};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::budget::{Bucket, Rate};
 use super::identity::{Identity, SignatureCheck};
 use super::outbox::{self, Outbox, RetryPolicy};
 use super::peers::{Heard, PeerRates, PeerTable, Proved, Spend};
 use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
 use super::routes::{Offer, Path, RouteTable};
+use crate::budget::{Bucket, Rate};
 
 /// Periods and lifetimes. The defaults suit a real network; tests may shorten them.
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,6 @@
 //!
 //! - [`engine`]: the sans-IO state machine ([`Gossip`]); its doc shows the drive loop and how it holds up against
 //!   hostile senders.
-//! - [`budget`]: token buckets for the per-peer, per-origin and per-stranger limits ([`Limits`]).
 //! - [`identity`]: the node's Ed25519 key and signature checking.
 //! - [`routes`]: the next-hop table (DSDV with expiry) and status pages.
 //! - [`peers`]: direct peers, deletion that sticks, silence.
@@ -14,7 +13,6 @@
 //!
 //! The wire format lives in `hearsay_shared::gossip`.
 
-pub mod budget;
 pub mod engine;
 pub mod identity;
 pub mod outbox;

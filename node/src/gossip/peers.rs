@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::budget::{Bucket, Rate};
+use crate::budget::{Bucket, Rate};
 
 /// One direct peer.
 #[derive(Clone, Debug)]

@@ -30,7 +30,7 @@ use hearsay_shared::gossip::{
     KeyPrefix, MAX_STATUS_ENTRIES, PublicKey, Rumor, SignedRoute, Status, StatusEntry, StatusScope,
 };
 
-use super::budget::{Bucket, Rate};
+use crate::budget::{Bucket, Rate};
 
 /// Most alternate next hops kept per origin: enough to route around a liar or two among a node's peers, few enough
 /// that the table stays small (each is an address and a hop count).

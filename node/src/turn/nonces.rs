@@ -18,6 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::budget::{Bucket, Rate};
+
 /// The crate refuses a nonce an hour after making it; the gate stops accepting one a little earlier.
 const ACCEPT_FOR: Duration = Duration::from_secs(55 * 60);
 /// The gate hands out a nonce this long after the crate made it, then has the crate make a new one.
@@ -25,16 +27,14 @@ const HAND_OUT_FOR: Duration = Duration::from_secs(30 * 60);
 /// Nonces remembered (the crate's newest ones).
 const MAX_KNOWN: usize = 16;
 /// Requests let through for the crate to make a new nonce: one a second, a few at once (clients retransmit).
-const MINT_PER_SECOND: f64 = 1.0;
-const MINT_BURST: f64 = 5.0;
+const MINT: Rate = Rate::new(1, 5);
 /// Replies the gate itself sends to one source IP address: enough for a household of clients starting calls, too
 /// few to make the node a useful reflector at any one victim.
-const REPLIES_PER_SECOND: f64 = 20.0;
-const REPLIES_BURST: f64 = 40.0;
+const REPLIES: Rate = Rate::new(20, 40);
 /// Source addresses with a reply budget; past this, idle ones are forgotten, and if none is idle, new sources share
 /// one overflow budget.
 const MAX_SOURCES: usize = 8192;
-const OVERFLOW_PER_SECOND: f64 = 500.0;
+const OVERFLOW: Rate = Rate::new(500, 500);
 
 /// What to do with a request, as far as nonces go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,45 +47,14 @@ pub enum NonceVerdict {
     Drop,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Budget {
-    tokens: f64,
-    last: Instant,
-}
-
-impl Budget {
-    fn full(burst: f64, now: Instant) -> Self {
-        Self {
-            tokens: burst,
-            last: now,
-        }
-    }
-
-    fn refill(&mut self, rate: f64, burst: f64, now: Instant) {
-        let earned = now.saturating_duration_since(self.last).as_secs_f64() * rate;
-        self.tokens = (self.tokens + earned).min(burst);
-        self.last = self.last.max(now);
-    }
-
-    fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
-        self.refill(rate, burst, now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// See the module doc.
 #[derive(Debug)]
 pub struct NonceKeeper {
     /// Nonces the crate handed out, oldest first, with when the gate saw them go.
     known: VecDeque<(String, Instant)>,
-    mint: Budget,
-    replies: HashMap<IpAddr, Budget>,
-    overflow: Budget,
+    mint: Bucket,
+    replies: HashMap<IpAddr, Bucket>,
+    overflow: Bucket,
     /// Replies the gate sent, and requests it dropped, for logs and tests.
     pub replied: u64,
     pub dropped: u64,
@@ -95,9 +64,9 @@ impl NonceKeeper {
     pub fn new(now: Instant) -> Self {
         Self {
             known: VecDeque::new(),
-            mint: Budget::full(MINT_BURST, now),
+            mint: Bucket::full(MINT, now),
             replies: HashMap::new(),
-            overflow: Budget::full(OVERFLOW_PER_SECOND, now),
+            overflow: Bucket::full(OVERFLOW, now),
             replied: 0,
             dropped: 0,
         }
@@ -132,7 +101,7 @@ impl NonceKeeper {
             .map(|(n, _)| n.clone());
         let Some(fresh) = fresh else {
             // No nonce to hand out: let the crate make one.
-            return if self.mint.take(MINT_PER_SECOND, MINT_BURST, now) {
+            return if self.mint.take(MINT, now) {
                 NonceVerdict::Pass
             } else {
                 self.dropped += 1;
@@ -153,20 +122,15 @@ impl NonceKeeper {
     fn may_reply(&mut self, from: IpAddr, now: Instant) -> bool {
         if !self.replies.contains_key(&from) && self.replies.len() >= MAX_SOURCES {
             // Forget sources whose budget has refilled: they have been quiet for a while.
-            for budget in self.replies.values_mut() {
-                budget.refill(REPLIES_PER_SECOND, REPLIES_BURST, now);
-            }
-            self.replies.retain(|_, b| b.tokens < REPLIES_BURST);
+            self.replies.retain(|_, b| !b.is_full(REPLIES, now));
         }
         if self.replies.len() >= MAX_SOURCES && !self.replies.contains_key(&from) {
-            return self
-                .overflow
-                .take(OVERFLOW_PER_SECOND, OVERFLOW_PER_SECOND, now);
+            return self.overflow.take(OVERFLOW, now);
         }
         self.replies
             .entry(from)
-            .or_insert_with(|| Budget::full(REPLIES_BURST, now))
-            .take(REPLIES_PER_SECOND, REPLIES_BURST, now)
+            .or_insert_with(|| Bucket::full(REPLIES, now))
+            .take(REPLIES, now)
     }
 
     /// Source addresses with a reply budget (bounded by `MAX_SOURCES`).
@@ -227,7 +191,7 @@ mod tests {
             .filter(|_| matches!(k.check(None, ip(1), t0), NonceVerdict::Reply { .. }))
             .count();
         assert_eq!(
-            flood, REPLIES_BURST as usize,
+            flood, REPLIES.burst as usize,
             "one source gets its burst, then nothing"
         );
         assert!(

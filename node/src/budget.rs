@@ -1,6 +1,7 @@
-//! Token buckets: how the engine keeps one peer, one origin or all strangers together from taking more than a fair
-//! share of a node's work. Each limit is a [`Rate`] (a steady rate plus a burst); the engine's named limits and the
-//! reasons for their values are in [`super::engine::Limits`].
+//! Token buckets: how a node keeps one peer, one origin, one source address or all strangers together from taking
+//! more than a fair share of its work. Each limit is a [`Rate`] (a steady rate plus a burst); the gossip engine's
+//! named limits and the reasons for their values are in [`crate::gossip::Limits`], the TURN gate's nonce replies in
+//! [`crate::turn::nonces`].
 //!
 //! Time comes in as an argument (sans-IO), and tokens are counted in thousandths so that refilling is exact integer
 //! arithmetic: a seeded simulation replays bit for bit.
@@ -45,6 +46,13 @@ impl Bucket {
         } else {
             false
         }
+    }
+
+    /// Whether the bucket would hold a full burst at `now` (its owner has been quiet long enough to forget).
+    pub fn is_full(&self, rate: Rate, now: Instant) -> bool {
+        let mut probe = *self;
+        probe.refill(rate, now);
+        probe.milli_tokens >= u64::from(rate.burst) * 1000
     }
 
     fn refill(&mut self, rate: Rate, now: Instant) {
