@@ -130,16 +130,34 @@ fn corpus_size(dir: &Path) -> (usize, u64) {
         .fold((0, 0), |(n, bytes), m| (n + 1, bytes + m.len()))
 }
 
-/// `cargo +nightly fuzz <args>` in the repo root, with the toolchain rustup would otherwise pick for xtask cleared.
+/// `cargo +nightly fuzz <args>` in the repo root, without what `cargo run` put in xtask's environment: the
+/// toolchain rustup picked for xtask, and the package variables (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`…) that some
+/// build scripts watch, which would otherwise make every switch between `cargo xtask fuzz` and a plain `cargo fuzz`
+/// rebuild the dependencies.
 fn cargo_fuzz(args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.arg("+nightly")
         .arg("fuzz")
         .args(args)
-        .current_dir(tools::repo_root())
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("CARGO")
-        .env_remove("RUSTC");
+        .current_dir(tools::repo_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let from_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                &*name,
+                "CARGO"
+                    | "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "RUSTUP_TOOLCHAIN"
+                    | "RUSTC"
+            );
+        if from_cargo_run {
+            cmd.env_remove(&*name);
+        }
+    }
     cmd
 }
 
@@ -204,7 +222,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             say!("minimising the corpus of {target}");
             let mut cmin = vec!["cmin"];
             cmin.extend(flags);
-            cmin.push(target);
+            // The smallest set of inputs that keeps every feature, rather than libFuzzer's greedy merge.
+            cmin.extend([target, "--", "-set_cover_merge=1"]);
             tools::run_checked(
                 cargo_fuzz(&cmin)
                     .stdout(Stdio::null())
