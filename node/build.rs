@@ -6,7 +6,14 @@ use std::path::PathBuf;
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let dist = manifest.join("../frontend/dist");
-    println!("cargo:rerun-if-changed={}", dist.display());
+    // A path that does not exist makes cargo rerun this script, and so rebuild the node, on every build: until the
+    // page is built, watch the folder it appears in instead.
+    let watched = if dist.exists() {
+        dist.clone()
+    } else {
+        manifest.join("../frontend")
+    };
+    println!("cargo:rerun-if-changed={}", watched.display());
     println!("cargo:rerun-if-env-changed=HEARSAY_PAGE_DIR");
     let page_dir = if let Some(dir) = std::env::var_os("HEARSAY_PAGE_DIR") {
         PathBuf::from(dir)

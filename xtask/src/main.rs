@@ -6,6 +6,8 @@
 //!   the page, and runs `cargo test --workspace` (browser tests included: they fail, never skip, without a browser).
 //! - `cargo xtask build-page`: just the tools and the page (`frontend/dist`).
 //! - `cargo xtask bench`: the benchmarks; each prints a table comparing against its named anchor.
+//! - `cargo xtask fuzz [SECONDS]`: the libFuzzer targets of `fuzz/`, each for SECONDS, and a table of what they did
+//!   (see [`fuzz`]).
 //!
 //! Tools go where a user's tools go (`~/.cargo/bin` for trunk and wasm-bindgen, `~/.cache/hearsay/tools` for
 //! wasm-opt), so a second clone or a CI run on the same machine does not rebuild them; a tool already at the right
@@ -18,6 +20,7 @@ macro_rules! say {
     };
 }
 
+mod fuzz;
 mod page;
 mod tools;
 
@@ -55,6 +58,7 @@ fn run_task() -> anyhow::Result<()> {
         }
         "bench" => bench(&rest),
         "demo" => demo(),
+        "fuzz" => fuzz::run(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
@@ -63,7 +67,9 @@ fn run_task() -> anyhow::Result<()> {
                  test [-- CARGO TEST ARGS]  install test tools, build the page, run the whole suite\n  \
                  build-page           build the page into frontend/dist\n  \
                  demo                 start three linked nodes on this machine and print their pages\n  \
-                 bench [GROUP...]     run the benchmarks (page gossip overlay calls relay) and print their tables"
+                 bench [GROUP...]     run the benchmarks (page gossip overlay calls relay) and print their tables\n  \
+                 fuzz [SECONDS] [--runs N] [--cmin] [--asan] [TARGET...]\n                       \
+                 run each fuzz target (default 60 s each) and print executions and crashes"
             );
             if task.is_empty() || task == "help" || task == "--help" {
                 Ok(())

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 
 /// trunk's newest releases need a newer rustc than these machines have; 0.21.14 builds.
 const TRUNK_VERSION: &str = "0.21.14";
+/// cargo-fuzz, for `cargo xtask fuzz`; 0.13.2 builds here with `--locked`.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The npm `binaryen` package: Debian's wasm-opt is too old for current rustc output.
 const BINARYEN_VERSION: &str = "132.0.0";
 /// Debian packages the test suite and benchmarks use: a real browser, real third-party STUN/TURN programs, and
@@ -64,6 +66,23 @@ impl Tools {
         }
         std::env::join_paths(dirs).expect("tool paths contain no separator")
     }
+}
+
+/// Makes sure the nightly toolchain (libFuzzer's sanitizer-coverage needs it) and cargo-fuzz are there.
+pub fn ensure_fuzz_tools() -> anyhow::Result<()> {
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"]))
+        .context("rustup is needed for the nightly toolchain fuzzing builds with")?;
+    if !toolchains.lines().any(|l| l.starts_with("nightly-")) {
+        say!("installing the nightly toolchain (rustup, minimal profile)");
+        run_checked(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true)
 }
 
 fn cargo_bin_dir() -> PathBuf {
