@@ -89,6 +89,8 @@ fn gossip_packets() -> Vec<(&'static str, Packet)> {
                 origin: key(1),
                 destination: key(2),
                 message_id: 42,
+                sent_at_ms: 1_700_000_000_000,
+                max_hops: DEFAULT_HOP_LIMIT,
                 content,
             },
             signature: signature(),

@@ -1,10 +1,11 @@
 //! Fragment reassembly under any order of fragments, repeats, changed counts, timeouts and memory pressure: every
 //! message it completes is exactly its fragments in order, it delivers a message at most once while it remembers
-//! the message's id (and remembers ids as its limits say), and the bytes it holds stay within `max_bytes` and drop
-//! to zero once every partial message has timed out.
+//! the message's id (and remembers ids as its limits say: per origin, and when full the origin remembering the most
+//! forgets its oldest), and the bytes it holds stay within `max_bytes` and drop to zero once every partial message
+//! has timed out.
 #![no_main]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use hearsay_fuzz::reassembly::{Input, Op};
@@ -21,9 +22,10 @@ type Key = (PublicKey, u64);
 /// What the target knows from the answers alone.
 #[derive(Default)]
 struct Model {
-    /// Ids delivered and still remembered, with when: the documented memory ("remembered for `remember`", at most
-    /// `max_remembered`, the oldest forgotten first).
-    done: HashMap<Key, Instant>,
+    /// Ids delivered and still remembered, per origin, oldest first: the documented memory (remembered for
+    /// `remember`; at most `max_remembered_per_origin` per origin, the origin's oldest forgotten first; at most
+    /// `max_remembered` in all, the oldest of the origin remembering the most forgotten first).
+    done: BTreeMap<PublicKey, VecDeque<(u64, Instant)>>,
     /// The length of every fragment answered `Kept`, by message and index (the newest, when a message timed out
     /// and came again).
     kept: HashMap<Key, BTreeMap<u16, usize>>,
@@ -32,33 +34,65 @@ struct Model {
 }
 
 impl Model {
-    fn remember(&mut self, now: Instant, key: Key, limits: &ReassemblyLimits) {
-        if self.done.len() >= limits.max_remembered {
+    fn count(&self) -> usize {
+        self.done.values().map(VecDeque::len).sum()
+    }
+
+    fn remembers(&self, (origin, id): &Key) -> bool {
+        self.done
+            .get(origin)
+            .is_some_and(|ids| ids.iter().any(|(d, _)| d == id))
+    }
+
+    fn remember(&mut self, now: Instant, (origin, id): Key, limits: &ReassemblyLimits) {
+        if self.count() >= limits.max_remembered {
             self.forget_old(now, limits);
         }
-        if self.done.len() >= limits.max_remembered {
-            // Times are distinct (every step moves the clock), so the oldest is one id.
-            if let Some(oldest) = self.done.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k) {
-                self.done.remove(&oldest);
+        let own = self.done.get(&origin).map_or(0, VecDeque::len);
+        let victim = if own >= limits.max_remembered_per_origin {
+            Some(origin)
+        } else if self.count() >= limits.max_remembered {
+            // Times are distinct (every step moves the clock), so ties in count are broken by the oldest id.
+            self.done
+                .iter()
+                .max_by_key(|(o, ids)| {
+                    let oldest = ids.front().map(|(_, at)| *at);
+                    (ids.len(), std::cmp::Reverse(oldest), std::cmp::Reverse(**o))
+                })
+                .map(|(o, _)| *o)
+        } else {
+            None
+        };
+        if let Some(victim) = victim
+            && let Some(ids) = self.done.get_mut(&victim)
+        {
+            ids.pop_front();
+            if ids.is_empty() {
+                self.done.remove(&victim);
             }
         }
-        self.done.insert(key, now);
+        self.done.entry(origin).or_default().push_back((id, now));
     }
 
     fn forget_old(&mut self, now: Instant, limits: &ReassemblyLimits) {
-        self.done
-            .retain(|_, at| now.saturating_duration_since(*at) < limits.remember);
+        self.done.retain(|_, ids| {
+            ids.retain(|(_, at)| now.saturating_duration_since(*at) < limits.remember);
+            !ids.is_empty()
+        });
     }
 }
 
 fuzz_target!(|input: Input| {
     let l = input.limits;
+    // The per-origin quotas come from the high bits of the same bytes, so old inputs stay meaningful.
     let limits = ReassemblyLimits {
         max_partial: 1 + usize::from(l.max_partial % 8),
+        max_partial_per_origin: 1 + usize::from(l.max_partial / 8 % 4),
         max_bytes: usize::from(l.max_bytes) % (8 * MAX_FRAGMENT_BYTES + 1),
         timeout: Duration::from_millis(u64::from(l.timeout_ms)),
         remember: Duration::from_millis(u64::from(l.remember_ms)),
         max_remembered: usize::from(l.max_remembered % 16),
+        max_remembered_per_origin: 1 + usize::from(l.max_remembered / 16 % 8),
     };
     let mut reassembly = Reassembly::new(limits);
     let mut model = Model::default();
@@ -87,7 +121,7 @@ fuzz_target!(|input: Input| {
                 if count > 1 {
                     model.last_partial_at = Some(now);
                 }
-                if model.done.contains_key(&key) {
+                if model.remembers(&key) {
                     assert_eq!(
                         answer,
                         Accepted::Duplicate,

@@ -65,7 +65,7 @@ fuzz_target!(|bytes: &[u8]| {
                     && datagram.len() >= HEADER_LEN
                     && datagram[0] == 0x01
                 {
-                    gate.observe_outbound(datagram, client);
+                    gate.observe_outbound(datagram, client, now);
                 }
             }
             Kind::Closed => gate.allocation_closed(client),
@@ -139,7 +139,7 @@ fn check_reply(request: &[u8], reply: &[u8]) {
     assert_eq!(decoded.class(), MessageClass::ErrorResponse);
     let code = decoded.get_attribute::<ErrorCode>().map(|e| e.code());
     assert!(
-        matches!(code, Some(400 | 401 | 403 | 486)),
+        matches!(code, Some(400 | 401 | 403 | 438 | 486)),
         "error code {code:?}"
     );
 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use hearsay_shared::gossip::{
-    self, KeyPrefix, MAX_ADDRS, MAX_DATAGRAM_BYTES, MAX_FRAGMENT_BYTES, MAX_FRAGMENTS,
+    self, Cookie, KeyPrefix, MAX_ADDRS, MAX_DATAGRAM_BYTES, MAX_FRAGMENT_BYTES, MAX_FRAGMENTS,
     MAX_NAME_CHARS, MAX_RUMORS_PER_DATAGRAM, MAX_SERVICES, MAX_STATUS_ENTRIES, Packet, PrivateBody,
     PrivateContent, PrivateMessage, PublicKey, RouteAnnouncement, Rumor, Service, Signature,
     SignedRoute, Status, StatusEntry, StatusScope, WIRE_VERSION, WireError,
@@ -105,18 +105,36 @@ fn private(scale: usize) -> impl Strategy<Value = PrivateMessage> {
             .prop_map(|(index, count, data)| PrivateContent::Fragment { index, count, data }),
         (0..fragments).prop_map(|index| PrivateContent::Ack { index }),
     ];
-    let body = (key(), key(), any::<u64>(), content).prop_map(
-        |(origin, destination, message_id, content)| PrivateBody {
-            origin,
-            destination,
-            message_id,
-            content,
-        },
-    );
-    (body, signature(), any::<u8>()).prop_map(|(body, signature, hop_limit)| PrivateMessage {
-        body,
-        signature,
-        hop_limit,
+    let body = (
+        key(),
+        key(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u8>(),
+        content,
+    )
+        .prop_map(
+            |(origin, destination, message_id, sent_at_ms, max_hops, content)| PrivateBody {
+                origin,
+                destination,
+                message_id,
+                sent_at_ms,
+                max_hops,
+                content,
+            },
+        );
+    (body, signature(), any::<u8>()).prop_map(move |(body, signature, hop)| {
+        // Within the bounds a hop limit is at most the signed maximum; beyond them it is anything.
+        let hop_limit = if scale == 1 {
+            (u16::from(hop) % (u16::from(body.max_hops) + 1)) as u8
+        } else {
+            hop
+        };
+        PrivateMessage {
+            body,
+            signature,
+            hop_limit,
+        }
     })
 }
 
@@ -128,6 +146,8 @@ fn packet(scale: usize) -> impl Strategy<Value = Packet> {
         vec(rumor(scale), min_rumors..=MAX_RUMORS_PER_DATAGRAM * scale).prop_map(Packet::Rumors),
         status(scale).prop_map(Packet::Status),
         private(scale).prop_map(Packet::Private),
+        any::<[u8; 16]>().prop_map(|c| Packet::Challenge(Cookie(c))),
+        any::<[u8; 16]>().prop_map(|c| Packet::Response(Cookie(c))),
     ]
 }
 
