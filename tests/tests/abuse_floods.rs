@@ -4,6 +4,8 @@
 //! Allocate requests from many sources does not starve a real TURN client. RSS before and after is printed.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -18,7 +20,7 @@ use hearsay_tests::relay_tools::{
     TurnPeer, binding_request, parse_uclient, run_bounded, stun_attribute, stun_exchange,
     stun_message, uclient_args,
 };
-use hearsay_tests::{Node, rss_kib};
+use hearsay_tests::{Node, rss_kib, wait_until};
 use tokio::net::UdpSocket;
 
 /// A user with a key made for the flood, announcing itself once.
@@ -92,6 +94,8 @@ async fn a_fresh_key_route_flood_into_a_line_leaves_room_for_a_newcomer() -> any
         .map(|batch| gossip::encode(&Packet::Rumors(batch.to_vec())))
         .collect::<Result<_, _>>()?;
     let target = line[0].gossip;
+    let sent = Arc::new(AtomicU64::new(0));
+    let counted = sent.clone();
     let flood = tokio::spawn(async move {
         let every = Duration::from_micros(1_000_000 * MAX_RUMORS_PER_DATAGRAM as u64 / PER_SECOND);
         let mut tick = tokio::time::interval(every);
@@ -99,12 +103,21 @@ async fn a_fresh_key_route_flood_into_a_line_leaves_room_for_a_newcomer() -> any
         for datagram in &datagrams {
             tick.tick().await;
             socket.send_to(datagram, target).await?;
+            counted.fetch_add(MAX_RUMORS_PER_DATAGRAM as u64, Ordering::Relaxed);
         }
         anyhow::Ok(started.elapsed())
     });
 
-    // Five seconds into the flood, a real user starts at the far end of the line.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Once 10 000 of the flood's rumors are out, a real user starts at the far end of the line.
+    wait_until(
+        "10 000 rumors of the flood sent",
+        Duration::from_secs(30),
+        || {
+            let sent = sent.load(Ordering::Relaxed);
+            async move { Ok(sent >= 10_000) }
+        },
+    )
+    .await?;
     let newcomer = Node::start_gossip("newcomer", &[&line[4]]).await?;
     let joined = Instant::now();
     let heartbeats =
@@ -295,8 +308,10 @@ async fn junk_at_every_port_for_30_s_leaves_pages_peers_and_servers_working() ->
 async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> anyhow::Result<()> {
     let node = Node::start_with("allocate-flood", &["--relay-allow-private"]).await?;
     let turn = node.turn;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let flooding = stop.clone();
+    let sent_so_far = Arc::new(AtomicU64::new(0));
+    let counted = sent_so_far.clone();
     // 100 sources (127.0.1.1 – 127.0.1.100), 20 000 nonce-less Allocates a second together (200 each: ten times
     // what a source may be answered), bounded in rate so the test measures the node, not a saturated machine.
     let flood = tokio::spawn(async move {
@@ -307,9 +322,7 @@ async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> 
         let mut sent = 0u64;
         let started = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
-        while !flooding.load(std::sync::atomic::Ordering::Relaxed)
-            && started.elapsed() < Duration::from_secs(60)
-        {
+        while !flooding.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
             tick.tick().await;
             for _ in 0..2 {
                 for (i, socket) in sockets.iter().enumerate() {
@@ -321,10 +334,20 @@ async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> 
                     sent += 1;
                 }
             }
+            counted.store(sent, Ordering::Relaxed);
         }
         anyhow::Ok((sent, started.elapsed()))
     });
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The real client starts once the flood is under way (a second's worth sent).
+    wait_until(
+        "20 000 Allocates of the flood sent",
+        Duration::from_secs(30),
+        || {
+            let sent = sent_so_far.load(Ordering::Relaxed);
+            async move { Ok(sent >= 20_000) }
+        },
+    )
+    .await?;
     let peer = TurnPeer::start().await?;
     let args = uclient_args(
         turn.port(),
@@ -341,7 +364,7 @@ async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> 
         Duration::from_secs(60),
     )
     .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     let (sent, took) = flood.await??;
     let (status, out) = result?;
     let report =
