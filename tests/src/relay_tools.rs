@@ -62,6 +62,15 @@ pub fn uclient_args(
     args
 }
 
+/// Runs `turnutils_uclient args…` (within 60 s) and returns its report and output; an error if it finished no run.
+pub async fn run_uclient(args: &[String]) -> anyhow::Result<(UclientReport, String)> {
+    let (status, out) =
+        run_bounded("turnutils_uclient", "coturn", args, Duration::from_secs(60)).await?;
+    let report = parse_uclient(&out)
+        .with_context(|| format!("uclient did not finish ({status}):\n{out}"))?;
+    Ok((report, out))
+}
+
 /// Runs `program args…` to completion within `limit` (killed otherwise) and returns its exit status and its
 /// stdout and stderr together.
 pub async fn run_bounded(

@@ -17,8 +17,8 @@ use hearsay_shared::page::ServerMsg;
 use hearsay_tests::gossip_peer::become_peer;
 use hearsay_tests::page_socket::PageSocket;
 use hearsay_tests::relay_tools::{
-    TurnPeer, binding_request, parse_uclient, run_bounded, stun_attribute, stun_exchange,
-    stun_message, uclient_args,
+    TurnPeer, binding_request, run_uclient, stun_attribute, stun_exchange, stun_message,
+    uclient_args,
 };
 use hearsay_tests::{Node, rss_kib, wait_until};
 use tokio::net::UdpSocket;
@@ -283,15 +283,7 @@ async fn junk_at_every_port_for_30_s_leaves_pages_peers_and_servers_working() ->
         170,
         &["-W".into(), a.turn_secret()?],
     );
-    let (status, out) = run_bounded(
-        "turnutils_uclient",
-        "coturn",
-        &args,
-        Duration::from_secs(60),
-    )
-    .await?;
-    let report =
-        parse_uclient(&out).unwrap_or_else(|| panic!("uclient did not finish ({status}):\n{out}"));
+    let (report, out) = run_uclient(&args).await?;
     eprintln!(
         "junk flood: {sent} datagrams over {SECONDS} s at gossip, STUN and TURN; {rounds} rounds of message + \
          heartbeat + STUN + TURN answered; RSS {rss_before} KiB before, {rss_after} KiB after; uclient then {}/{} \
@@ -357,18 +349,10 @@ async fn an_allocate_flood_from_many_sources_does_not_starve_a_real_client() -> 
         170,
         &["-W".into(), node.turn_secret()?],
     );
-    let result = run_bounded(
-        "turnutils_uclient",
-        "coturn",
-        &args,
-        Duration::from_secs(60),
-    )
-    .await;
+    let result = run_uclient(&args).await;
     stop.store(true, Ordering::Relaxed);
     let (sent, took) = flood.await??;
-    let (status, out) = result?;
-    let report =
-        parse_uclient(&out).unwrap_or_else(|| panic!("uclient did not finish ({status}):\n{out}"));
+    let (report, out) = result?;
     eprintln!(
         "allocate flood: {sent} nonce-less Allocates from 100 sources in {:.1} s ({:.0}/s); 5 real clients relayed \
          {}/{} meanwhile",

@@ -2,12 +2,11 @@
 //! real node's STUN and TURN ports leave both servers answering and the TURN server relaying.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::Duration;
 
 use hearsay_tests::Node;
 use hearsay_tests::relay_tools::{
-    MAGIC_COOKIE, TurnPeer, binding_request, parse_uclient, run_bounded, stun_attribute,
-    stun_exchange, stun_message, uclient_args,
+    MAGIC_COOKIE, TurnPeer, binding_request, run_uclient, stun_attribute, stun_exchange,
+    stun_message, uclient_args,
 };
 
 /// A fixed battery of broken inputs, each aimed at a different check.
@@ -147,15 +146,7 @@ async fn malformed_datagrams_leave_stun_and_turn_answering() -> anyhow::Result<(
         170,
         &["-W".into(), node.turn_secret()?],
     );
-    let (status, out) = run_bounded(
-        "turnutils_uclient",
-        "coturn",
-        &args,
-        Duration::from_secs(60),
-    )
-    .await?;
-    let report =
-        parse_uclient(&out).unwrap_or_else(|| panic!("uclient did not finish ({status}):\n{out}"));
+    let (report, out) = run_uclient(&args).await?;
     assert_eq!(
         (report.sent, report.received, report.lost),
         (50, 50, 0),

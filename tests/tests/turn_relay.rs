@@ -14,18 +14,7 @@ const TOOL_LIMIT: Duration = Duration::from_secs(60);
 
 /// uclient arguments relaying to `peer` through `node`: `clients` × `messages` of 170 bytes, no RTCP channel.
 fn relay_args(node: &Node, peer: u16, clients: u32, messages: u32, auth: &[String]) -> Vec<String> {
-    sized_uclient_args(node, peer, clients, messages, 170, auth)
-}
-
-fn sized_uclient_args(
-    node: &Node,
-    peer: u16,
-    clients: u32,
-    messages: u32,
-    bytes: u32,
-    auth: &[String],
-) -> Vec<String> {
-    uclient_args(node.turn.port(), peer, clients, messages, bytes, auth)
+    uclient_args(node.turn.port(), peer, clients, messages, 170, auth)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,7 +184,7 @@ async fn allocations_past_the_per_user_quota_get_486() -> anyhow::Result<()> {
 async fn relayed_traffic_over_the_per_user_cap_is_dropped() -> anyhow::Result<()> {
     // 400 round trips of 1000 bytes: ~800 KB through the relay in a second or two.
     let run = |node: &Node, peer: u16, auth: Vec<String>| {
-        let args = sized_uclient_args(node, peer, 1, 400, 1000, &auth);
+        let args = uclient_args(node.turn.port(), peer, 1, 400, 1000, &auth);
         async move {
             let (status, out) =
                 run_bounded("turnutils_uclient", "coturn", &args, TOOL_LIMIT).await?;

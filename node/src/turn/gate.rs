@@ -654,6 +654,16 @@ mod tests {
         user_cap: Option<u64>,
         total_cap: Option<u64>,
     ) -> Gate {
+        gate_before_any_nonce(per_user, total, user_cap, total_cap).with_observed_nonce(NONCE)
+    }
+
+    /// A gate that has not yet seen the crate hand out a nonce.
+    fn gate_before_any_nonce(
+        per_user: usize,
+        total: usize,
+        user_cap: Option<u64>,
+        total_cap: Option<u64>,
+    ) -> Gate {
         Gate::new(
             PeerPolicy {
                 allow_private: false,
@@ -667,7 +677,6 @@ mod tests {
             Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
             "realm".into(),
         )
-        .with_observed_nonce(NONCE)
     }
 
     fn message(method: u16, attrs: Vec<StunAttribute>, with_integrity: bool) -> Vec<u8> {
@@ -977,19 +986,7 @@ mod tests {
 
     #[test]
     fn the_first_nonce_comes_from_the_crate_and_is_learned_from_its_answer() {
-        let mut g = Gate::new(
-            PeerPolicy {
-                allow_private: false,
-            },
-            Quotas {
-                per_user: 10,
-                total: 10,
-                user_bytes_per_sec: None,
-                total_bytes_per_sec: None,
-            },
-            Credentials::new(TurnSecret::new("gate-test-secret"), HashMap::new()),
-            "realm".into(),
-        );
+        let mut g = gate_before_any_nonce(10, 10, None, None);
         let now = Instant::now();
         let bare = message(
             METHOD_ALLOCATE,
