@@ -46,11 +46,21 @@ async fn downloaded_sha256(p: &Person, id: &str) -> anyhow::Result<String> {
                   type, download: a.getAttribute("download")});
         }).catch(e => done({error: String(e)}));
     "#;
-    let r = p
-        .browser
-        .client
-        .execute_async(script, vec![id.into()])
-        .await?;
+    // A fetch that fails is tried again (at most twice more) and reported: once in CI the browser answered a
+    // finished 20 MB download with "Failed to fetch", not reproduced since; a broken download fails every try.
+    let mut tries = 0;
+    let r = loop {
+        tries += 1;
+        let r = p
+            .browser
+            .client
+            .execute_async(script, vec![id.into()])
+            .await?;
+        match r.get("error") {
+            Some(e) if tries < 3 => eprintln!("fetching download {id} failed (try {tries}): {e}"),
+            _ => break r,
+        }
+    };
     anyhow::ensure!(
         r["type"] == "application/octet-stream"
             && r["download"].as_str().is_some_and(|d| !d.is_empty()),

@@ -72,12 +72,20 @@ impl IncomingParts {
     }
 }
 
+/// A received file ready to save: its object URL, and the Blob itself, held for as long as the URL lives so the
+/// page never depends on the browser keeping a collected Blob's data for an outstanding URL.
+struct Download {
+    id: u32,
+    url: String,
+    _blob: web_sys::Blob,
+}
+
 #[derive(Default)]
 struct Parts {
     channel: Option<DataChannel>,
     transfers: Transfers,
-    /// Object URLs of received files, by incoming transfer id.
-    downloads: Vec<(u32, String)>,
+    /// Received files, by incoming transfer id.
+    downloads: Vec<Download>,
     /// Files this person offered, by outgoing id, until sent or dropped.
     outgoing: HashMap<u32, web_sys::File>,
     incoming: HashMap<u32, IncomingParts>,
@@ -114,7 +122,12 @@ impl FileChannel {
     }
 
     pub fn downloads(&self) -> Vec<(u32, String)> {
-        self.parts.borrow().downloads.clone()
+        let parts = self.parts.borrow();
+        parts
+            .downloads
+            .iter()
+            .map(|d| (d.id, d.url.clone()))
+            .collect()
     }
 
     /// Makes the call's file channel on `pc` (negotiated: the peer makes the same one).
@@ -137,8 +150,8 @@ impl FileChannel {
     /// A new call: no transfers, no downloads (their object URLs are released).
     pub fn reset(&self) {
         let mut parts = self.parts.borrow_mut();
-        for (_, url) in parts.downloads.drain(..) {
-            let _ = web_sys::Url::revoke_object_url(&url);
+        for download in parts.downloads.drain(..) {
+            let _ = web_sys::Url::revoke_object_url(&download.url);
         }
         parts.transfers = Transfers::default();
         drop(parts);
@@ -282,12 +295,14 @@ impl FileChannel {
             // Bytes, whatever type the sender claimed: a Blob typed `text/html` would render, scripts and all, on
             // the page's own origin if opened. As octet-stream it can only be saved.
             received.fold(Some(SAVE_ONLY_TYPE));
-            let url = received
-                .blob
-                .as_ref()
-                .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok());
-            if let Some(url) = url {
-                parts.downloads.push((id, url));
+            if let Some(blob) = received.blob {
+                if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
+                    parts.downloads.push(Download {
+                        id,
+                        url,
+                        _blob: blob,
+                    });
+                }
             }
         }
     }
