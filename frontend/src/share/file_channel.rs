@@ -295,14 +295,14 @@ impl FileChannel {
             // Bytes, whatever type the sender claimed: a Blob typed `text/html` would render, scripts and all, on
             // the page's own origin if opened. As octet-stream it can only be saved.
             received.fold(Some(SAVE_ONLY_TYPE));
-            if let Some(blob) = received.blob {
-                if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
-                    parts.downloads.push(Download {
-                        id,
-                        url,
-                        _blob: blob,
-                    });
-                }
+            if let Some(blob) = received.blob
+                && let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob)
+            {
+                parts.downloads.push(Download {
+                    id,
+                    url,
+                    _blob: blob,
+                });
             }
         }
     }
