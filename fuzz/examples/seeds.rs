@@ -115,6 +115,7 @@ fn gossip_packets() -> Vec<(&'static str, Packet)> {
                 entries: vec![StatusEntry {
                     origin: key(1).prefix(),
                     seq: 7,
+                    hops: 1,
                 }],
             }),
         ),
@@ -129,10 +130,12 @@ fn gossip_packets() -> Vec<(&'static str, Packet)> {
                     StatusEntry {
                         origin: key(1).prefix(),
                         seq: 7,
+                        hops: 1,
                     },
                     StatusEntry {
                         origin: key(2).prefix(),
                         seq: 9,
+                        hops: 1,
                     },
                 ],
             }),

@@ -67,7 +67,9 @@ fn a_replayed_old_rumor_is_ignored() {
     let mut sim = converged_line();
     let victim_key = sim.nodes[5].key();
     let old_seq = sim.nodes[0].gossip.known_seq(&victim_key).unwrap();
-    sim.run_for(Duration::from_secs(25)); // the victim announces itself again (route period 10 s)
+    // The victim announces itself again within a route period.
+    let period = sim.timing.route_period;
+    sim.run_for(period + Duration::from_secs(5));
     let newer = sim.nodes[0].gossip.known_seq(&victim_key).unwrap();
     assert!(newer > old_seq);
     let route_before = sim.nodes[0].gossip.next_hop(&victim_key);

@@ -1,4 +1,5 @@
-//! When 30 % of the nodes die, routes to them expire everywhere and the survivors still reach each other.
+//! When 30 % of the nodes die, a survivor trying one is told within 10 s that it is unreachable, every dead node
+//! is gone from every list within the route lifetime (15 minutes), and the survivors still reach each other.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -72,15 +73,42 @@ fn routes_to_dead_nodes_expire_and_survivors_still_talk() {
     );
 
     let dead_keys: Vec<_> = dead.iter().map(|&i| sim.nodes[i].key()).collect();
+    // Routes live 15 minutes; whoever tries a dead node finds out at once: with no acknowledgement within 10 s the
+    // node is shown unreachable (the message itself fails at its 30 s deadline).
+    let caller = survivors[0];
+    let tried = dead_keys[0];
+    let id = sim.send(caller, dead[0], b"are you there?".to_vec());
+    let asked = sim.elapsed();
+    sim.run_until(
+        "the caller is told the dead node is unreachable",
+        Duration::from_secs(10),
+        |s| {
+            s.nodes[caller]
+                .gossip
+                .users()
+                .iter()
+                .any(|u| u.key == tried && !u.reachable)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "a dead node showed unreachable {:?} after trying to reach it",
+        sim.elapsed() - asked
+    );
+
+    let lifetime = sim.timing.route_lifetime;
     let took = sim
-        .run_until(
-            "every route to a dead node expired everywhere",
-            Duration::from_secs(120),
-            |s| {
+        .run_until_checked_every(
+            "every dead node gone from every survivor's list",
+            lifetime + Duration::from_secs(60),
+            Duration::from_secs(1),
+            &mut |s| {
                 alive.iter().all(|&a| {
-                    dead_keys
-                        .iter()
-                        .all(|k| s.nodes[a].gossip.next_hop(k).is_none())
+                    let users = s.nodes[a].gossip.users();
+                    dead_keys.iter().all(|k| {
+                        s.nodes[a].gossip.next_hop(k).is_none()
+                            && !users.iter().any(|u| u.key == *k)
+                    })
                 })
             },
         )
@@ -99,10 +127,43 @@ fn routes_to_dead_nodes_expire_and_survivors_still_talk() {
         .iter()
         .map(|&(a, b)| (a, sim.send(a, b, b"still here".to_vec())))
         .collect();
-    sim.run_until(
+    let r = sim.run_until(
         "messages between survivors acknowledged",
         Duration::from_secs(30),
         |s| sent.iter().all(|&(a, id)| s.delivered(a, id)),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
+    if r.is_err() {
+        let index: HashMap<_, _> = sim
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.addr, i))
+            .collect();
+        for (&(a, b), &(_, id)) in pairs.iter().zip(&sent) {
+            let mut path = vec![a];
+            let mut at = a;
+            let kb = sim.nodes[b].key();
+            while at != b && path.len() < 30 {
+                match sim.nodes[at].gossip.next_hop(&kb) {
+                    Some(h) => {
+                        at = index[&h];
+                        path.push(at);
+                    }
+                    None => {
+                        path.push(9999);
+                        break;
+                    }
+                }
+            }
+            let alive_path: Vec<bool> = path
+                .iter()
+                .map(|&i| i == 9999 || sim.nodes[i].alive)
+                .collect();
+            eprintln!(
+                "{a}->{b} delivered {} path {path:?} alive {alive_path:?}",
+                sim.delivered(a, id)
+            );
+        }
+    }
+    r.unwrap_or_else(|e| panic!("{e}"));
 }

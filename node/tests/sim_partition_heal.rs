@@ -27,11 +27,13 @@ fn partition_expires_routes_across_then_heal_restores_them() {
             })
         })
     };
+    let lifetime = sim.timing.route_lifetime;
     let took = sim
-        .run_until(
+        .run_until_checked_every(
             "routes across the split expire",
-            Duration::from_secs(120),
-            no_route_across,
+            lifetime + Duration::from_secs(60),
+            Duration::from_secs(1),
+            &mut |s| no_route_across(s),
         )
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("routes across the partition gone after {took:?}");

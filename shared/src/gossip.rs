@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 /// The first byte of every datagram. Bumped on any incompatible change.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
 /// Nothing larger goes on the wire: it fits every path MTU worth caring about without IP fragmentation.
 pub const MAX_DATAGRAM_BYTES: usize = 1200;
 /// Longest display name, in characters.
@@ -221,7 +221,13 @@ pub struct Rumor {
 pub struct StatusEntry {
     pub origin: KeyPrefix,
     pub seq: u64,
+    /// Hops from the sender to the origin ([`NO_ROUTE`]: it has no route). Not signed. Rumors spread along a tree,
+    /// so the path a rumor took is often not the shortest; the hop counts in statuses let neighbours find shorter.
+    pub hops: u8,
 }
+
+/// The hop count of a status entry whose sender has no route to the origin.
+pub const NO_ROUTE: u8 = u8::MAX;
 
 /// What a status covers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -299,6 +305,12 @@ pub enum Packet {
     Challenge(Cookie),
     /// The echo of a [`Packet::Challenge`].
     Response(Cookie),
+    /// "Stop pushing new rumors to me; tell me their (origin, seq) in a status instead": the receiver got a rumor it
+    /// already had, so this link is not on the broadcast tree (Plumtree's PRUNE).
+    Prune,
+    /// "Push new rumors to me again, and send me what this status lacks": a lazily announced rumor did not arrive
+    /// by its tree, so this link joins the tree (Plumtree's GRAFT). Handled as a [`Packet::Status`] otherwise.
+    Graft(Status),
 }
 
 /// Why bytes are not a valid datagram, or a packet cannot be sent.
@@ -340,7 +352,7 @@ impl Packet {
                     }
                 }
             }
-            Packet::Status(status) => {
+            Packet::Status(status) | Packet::Graft(status) => {
                 if status.entries.len() > MAX_STATUS_ENTRIES {
                     return Err(WireError::OutOfBounds("status entry count"));
                 }
@@ -368,7 +380,7 @@ impl Packet {
                     return Err(WireError::OutOfBounds("hop limit above the signed maximum"));
                 }
             }
-            Packet::Challenge(_) | Packet::Response(_) => {}
+            Packet::Challenge(_) | Packet::Response(_) | Packet::Prune => {}
         }
         Ok(())
     }
@@ -460,6 +472,7 @@ mod tests {
                     .map(|i| StatusEntry {
                         origin: KeyPrefix::from_u64(u64::MAX - i),
                         seq: u64::MAX,
+                        hops: NO_ROUTE,
                     })
                     .collect(),
             }),

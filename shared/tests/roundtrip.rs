@@ -80,7 +80,11 @@ fn status(scale: usize) -> impl Strategy<Value = Status> {
             StatusScope::Range { from, to }
         }),
     ];
-    let entry = (prefix(), any::<u64>()).prop_map(|(origin, seq)| StatusEntry { origin, seq });
+    let entry = (prefix(), any::<u64>(), any::<u8>()).prop_map(|(origin, seq, hops)| StatusEntry {
+        origin,
+        seq,
+        hops,
+    });
     (scope, vec(entry, 0..=MAX_STATUS_ENTRIES * scale))
         .prop_map(|(scope, entries)| Status { scope, entries })
 }
@@ -148,6 +152,8 @@ fn packet(scale: usize) -> impl Strategy<Value = Packet> {
         private(scale).prop_map(Packet::Private),
         any::<[u8; 16]>().prop_map(|c| Packet::Challenge(Cookie(c))),
         any::<[u8; 16]>().prop_map(|c| Packet::Response(Cookie(c))),
+        Just(Packet::Prune),
+        status(scale).prop_map(Packet::Graft),
     ]
 }
 

@@ -52,8 +52,8 @@ use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
     self, DEFAULT_HOP_LIMIT, KeyPrefix, MAX_ADDRS, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES,
-    MAX_RUMORS_PER_DATAGRAM, MAX_SERVICES, Packet, PrivateBody, PrivateContent, PrivateMessage,
-    PublicKey, RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
+    MAX_RUMORS_PER_DATAGRAM, MAX_SERVICES, MAX_STATUS_ENTRIES, Packet, PrivateBody, PrivateContent,
+    PrivateMessage, PublicKey, RouteAnnouncement, Rumor, Service, SignedRoute, Status, StatusScope,
 };
 use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore, SeedableRng};
@@ -73,9 +73,11 @@ use crate::budget::{Bucket, Rate};
 /// Periods and lifetimes. The defaults suit a real network; tests may shorten them.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
-    /// How often a status page goes to a random peer, and how often housekeeping runs.
+    /// How often a status page goes to a random peer (background repair of whatever the tree and its lazy
+    /// announcements missed).
     pub anti_entropy: Duration,
-    /// How often this node announces itself with a new sequence number.
+    /// How often this node announces itself with a new sequence number (each period is drawn between ¾ and all of
+    /// this, so the network's announcements spread evenly over time).
     pub route_period: Duration,
     /// How long an announcement stays a usable route.
     pub route_lifetime: Duration,
@@ -88,29 +90,60 @@ pub struct Timing {
     /// stays reachable through its peer. Home routers drop idle UDP mappings after as little as 30 s (RFC 4787
     /// REQ-5 asks for 2 minutes; many give less); this must stay well below that, and below `peer_silence`.
     pub keepalive: Duration,
+    /// A new rumor is announced to the peers off the broadcast tree this long after it arrived, so that its copy
+    /// along the tree normally arrives first and the announcement costs nothing but a few bytes.
+    pub lazy_delay: Duration,
     pub retry: RetryPolicy,
     pub reassembly_timeout: Duration,
 }
 
 impl Default for Timing {
+    /// The periods of a network of thousands: an origin re-announces itself every 7.5–10 minutes and its route
+    /// lives 15 minutes (an announcement repaired late still arrives in time), so a node's upkeep is about one
+    /// announcement per origin per 9 minutes instead of one per 10 s. A dead node is found out by trying it: a message to it fails within
+    /// [`RetryPolicy::deadline`] and it is shown unreachable (see `docs/SCALING.md`).
     fn default() -> Self {
         Self {
-            anti_entropy: Duration::from_secs(1),
-            route_period: Duration::from_secs(10),
-            route_lifetime: Duration::from_secs(35),
+            anti_entropy: Duration::from_secs(5),
+            route_period: Duration::from_secs(600),
+            route_lifetime: Duration::from_secs(900),
             forget_routes_after: Duration::from_secs(600),
             peer_silence: Duration::from_secs(15),
             keepalive: Duration::from_secs(3),
-            // Signaling is interactive: retry soon (a 10-hop round trip is well under 500 ms) and often.
+            lazy_delay: Duration::from_secs(1),
+            // Signaling is interactive: retry soon (a 10-hop round trip is well under 500 ms) and often. Routes live
+            // 15 minutes, so trying is how a dead node is found out: with nothing acknowledged after 8 s its user is
+            // shown unreachable, while the retries go on to the deadline (lossy paths take a while).
             retry: RetryPolicy {
                 first: Duration::from_millis(500),
                 max: Duration::from_secs(2),
                 deadline: Duration::from_secs(30),
+                presumed_gone: Duration::from_secs(8),
             },
             reassembly_timeout: Duration::from_secs(30),
         }
     }
 }
+
+impl Timing {
+    /// The periods of the previous design (kept to measure against): every origin re-announced every 10 s and
+    /// its route lived 35 s, a status page to a random peer every second.
+    pub fn flooding() -> Self {
+        Self {
+            anti_entropy: Duration::from_secs(1),
+            route_period: Duration::from_secs(10),
+            route_lifetime: Duration::from_secs(35),
+            ..Self::default()
+        }
+    }
+}
+
+/// Pages of a full status sync sent to a new peer per housekeeping tick: 8 × 56 origins a second walks a table of
+/// 10 000 in about 22 s (the peer answers each page with what it lacks and with a page of its own where it knows
+/// more), ~7 KB/s of statuses while it lasts.
+const SYNC_PAGES_PER_TICK: usize = 8;
+/// Housekeeping (expiry, sync pages, forgetting old records) runs this often.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
 /// What any one sender may ask of a node. The defaults suit a real network; the reasons are beside each value.
 #[derive(Clone, Copy, Debug)]
@@ -122,9 +155,11 @@ pub struct Limits {
     /// Rumors needing a signature check (a new origin or a newer announcement) per second from one peer. At 10 000
     /// origins announcing every 10 s a peer forwards about 1 000 a second; the burst covers a newcomer's first sync.
     pub rumor_checks_per_peer: Rate,
-    /// Origins one peer may introduce per second. Fresh keys cost nothing to make; at 500 a second one flooder keeps
-    /// at most 500 × 35 s = 17 500 live routes, under `max_origins`, so it cannot fill the table and lock real users
-    /// out. The burst lets a node joining a network of a few thousand learn them from its first peer at once.
+    /// Origins one peer may introduce per second. Fresh keys cost nothing to make, and routes live 15 minutes, so
+    /// this alone would let a flooder fill `max_origins` in under a minute; the table therefore makes room for
+    /// others' origins at the expense of the peer that introduced the most ([`super::routes`]). This bounds the
+    /// signature checks and churn a flooder causes. The burst lets a node joining a network of a few thousand learn
+    /// them from its first peer at once.
     pub new_origins_per_peer: Rate,
     /// How fast one origin may advance its sequence number: a burst for start-up and network changes, then one a
     /// second (honest nodes announce every route period). Stops one key making every node re-flood it constantly.
@@ -176,11 +211,10 @@ pub struct Config {
     pub cookie_key: [u8; 32],
     /// Hop limit of the private messages this node sends.
     pub hop_limit: u8,
-    /// How many direct peers a new route is mongered to. Classic Peerster uses 1 and relies on anti-entropy for the
-    /// rest, which measured far too slow at 1000 nodes; the default sends it to every live peer but the one it came
-    /// from (DSDV-style flooding of each new sequence number once per link), and the coin flips and anti-entropy only
-    /// repair losses.
-    pub fanout: usize,
+    /// Spread new rumors along a broadcast tree and only announce them to the other peers (Plumtree, the
+    /// default), or push them to every peer (flooding, the previous design, kept to measure against). See the
+    /// module doc.
+    pub lazy_push: bool,
     /// Each hop sends a private-message datagram this many times (copies are suppressed by the next hop within
     /// [`COPY_WINDOW`]). End-to-end retries alone lose too much over several lossy hops: at 20 % loss per link a
     /// 6-hop round trip succeeds 7 % of the time; with 2 copies per hop, 60 %.
@@ -213,7 +247,7 @@ impl Config {
             clock_ms_at_start: initial_seq,
             cookie_key,
             hop_limit: DEFAULT_HOP_LIMIT,
-            fanout: usize::MAX,
+            lazy_push: true,
             batch_delay: Duration::from_millis(20),
             private_copies: 2,
             timing,
@@ -383,8 +417,42 @@ const COOKIE_PERIOD: Duration = Duration::from_secs(60);
 
 /// Most rumors sent in answer to one status (the rest follow on later statuses).
 const MAX_RUMORS_PER_STATUS: usize = 64;
-/// Bound of the (peer, origin) → seq records of rumors mongered and awaiting a status.
-const MAX_MONGER_RECORDS: usize = 16_384;
+
+/// A rumor pushed along the tree is pushed again if the peer's status has not shown it after this long (datagrams
+/// get lost; Plumtree assumes TCP links, we have UDP), at most [`MAX_PUSHES`] times in all.
+const PUSH_RETRY: Duration = Duration::from_secs(1);
+const MAX_PUSHES: u8 = 5;
+/// Bound of the rumors pushed and not yet acknowledged (beyond it, the oldest are left to anti-entropy).
+const MAX_UNACKED: usize = 16_384;
+/// An announced rumor we asked for (grafted) and that has not come is asked for again after this long, from the
+/// next peer that announced it, at most [`MAX_GRAFTS`] times in all.
+const GRAFT_RETRY: Duration = Duration::from_secs(1);
+const MAX_GRAFTS: u8 = 6;
+/// Bound of the announced rumors waited for.
+const MAX_WANTED: usize = 4_096;
+/// News is announced to at most this many of the peers off the tree (random ones). Plumtree announces to all of
+/// them; with pushes acknowledged and retried, two chances to mend a broken tree measured enough, and the
+/// announcements are the largest part of the upkeep after the rumors themselves.
+const LAZY_FANOUT: usize = usize::MAX;
+/// Most peers remembered as having announced one rumor.
+const MAX_ANNOUNCERS: usize = 4;
+
+/// A rumor pushed whole to a peer on the tree, until the peer's status shows it holds it.
+#[derive(Clone, Copy, Debug)]
+struct Unacked {
+    seq: u64,
+    pushed: Instant,
+    pushes: u8,
+}
+
+/// A rumor peers announced and we asked for, until it arrives.
+#[derive(Clone, Debug)]
+struct Wanted {
+    seq: u64,
+    announcers: Vec<SocketAddr>,
+    asked: Instant,
+    grafts: u8,
+}
 
 /// One node's gossip state machine. See the module doc for how to drive it.
 pub struct Gossip {
@@ -397,9 +465,16 @@ pub struct Gossip {
     peers: PeerTable,
     outbox: Outbox,
     inbox: Reassembly,
-    mongering: HashMap<(SocketAddr, PublicKey), u64>,
-    /// Rumors waiting for their batch to leave, per peer (origins; the newest announcement is taken at flush).
+    /// Rumors waiting for their batch to leave, per peer on the tree (origins; the newest announcement is taken at
+    /// flush).
     pending: std::collections::BTreeMap<SocketAddr, Vec<PublicKey>>,
+    /// Rumors waiting to be announced (their origins listed in a status) to the peers off the tree.
+    lazy_pending: std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>>,
+    lazy_flush_at: Option<Instant>,
+    /// Rumors pushed along the tree and not yet acknowledged, by (peer, origin).
+    unacked: std::collections::BTreeMap<(SocketAddr, KeyPrefix), Unacked>,
+    /// Announced rumors asked for and not yet arrived, by origin.
+    wanted: std::collections::BTreeMap<KeyPrefix, Wanted>,
     /// Private datagrams handled lately, for copy suppression.
     recent_private: HashMap<PrivateKey, Instant>,
     /// Fragments this node sent or forwarded lately, until their acknowledgement comes back.
@@ -411,6 +486,7 @@ pub struct Gossip {
     flush_at: Option<Instant>,
     status_cursor: KeyPrefix,
     next_tick: Instant,
+    next_status: Instant,
     next_announce: Instant,
     next_route_expiry: Option<Instant>,
     out: VecDeque<Output>,
@@ -455,8 +531,11 @@ impl Gossip {
             identity,
             check,
             config,
-            mongering: HashMap::new(),
             pending: std::collections::BTreeMap::new(),
+            lazy_pending: std::collections::BTreeMap::new(),
+            lazy_flush_at: None,
+            unacked: Default::default(),
+            wanted: Default::default(),
             recent_private: HashMap::new(),
             forwarded: HashMap::new(),
             suspects: HashMap::new(),
@@ -465,6 +544,7 @@ impl Gossip {
             flush_at: None,
             status_cursor: KeyPrefix::MIN,
             next_tick: now,
+            next_status: now + t.anti_entropy,
             next_announce: now,
             next_route_expiry: None,
             out: VecDeque::new(),
@@ -517,12 +597,13 @@ impl Gossip {
     pub fn users(&self) -> Vec<UserInfo> {
         self.routes
             .others()
+            .filter(|e| !e.expired)
             .map(|e| UserInfo {
                 key: e.signed.route.origin,
                 // Signed by its owner, but not to be obeyed: controls and direction overrides are shown, not run.
                 name: hearsay_shared::text::escape(&e.signed.route.name),
                 hops: e.path.map(|p| p.hops()),
-                reachable: e.path.is_some(),
+                reachable: e.path.is_some() && !e.unreachable,
                 next_hop: match e.path {
                     Some(Path::Via { next_hop, .. }) => Some(next_hop),
                     _ => None,
@@ -562,15 +643,27 @@ impl Gossip {
         match packet {
             Packet::Challenge(cookie) => self.on_challenge(now, from, cookie),
             Packet::Response(cookie) => self.on_response(now, from, cookie),
-            Packet::Rumors(_) | Packet::Status(_) | Packet::Private(_) => {
+            Packet::Rumors(_)
+            | Packet::Status(_)
+            | Packet::Private(_)
+            | Packet::Prune
+            | Packet::Graft(_) => {
                 match self.peers.heard(from, now) {
                     Heard::Deleted => self.stats.from_deleted_peers += 1,
                     Heard::Stranger => self.challenge(now, from, bytes.len()),
                     heard @ (Heard::New | Heard::Known) => {
-                        self.peers_changed |= heard == Heard::New;
+                        if heard == Heard::New {
+                            // New, or back from silence: it may have missed anything meanwhile.
+                            self.peers_changed = true;
+                            self.greet(now, from);
+                        }
                         match packet {
                             Packet::Rumors(rumors) => self.on_rumors(now, from, rumors),
-                            Packet::Status(status) => self.on_status(now, from, status),
+                            Packet::Status(status) => self.on_status(now, from, status, false),
+                            Packet::Graft(status) => self.on_status(now, from, status, true),
+                            Packet::Prune => {
+                                self.peers.set_eager(&from, false);
+                            }
                             Packet::Private(msg) => self.on_private(now, from, msg),
                             Packet::Challenge(_) | Packet::Response(_) => {}
                         }
@@ -640,11 +733,13 @@ impl Gossip {
         Cookie(cookie)
     }
 
-    /// Hello to a new peer: our own route and a status, so it learns us and we learn it.
+    /// Hello to a new peer: our own route, and a full sync of our status starting now (one page per housekeeping
+    /// tick after this first one), so it learns everything we know and, where it knows more, we learn it.
     fn greet(&mut self, now: Instant, addr: SocketAddr) {
         let own = self.own_rumor();
         self.send_rumors(now, addr, vec![own]);
-        let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
+        let (status, next) = self.routes.status_page(KeyPrefix::MIN, now);
+        self.peers.set_sync(&addr, next);
         self.send_packet(now, addr, &Packet::Status(status));
     }
 
@@ -667,8 +762,11 @@ impl Gossip {
                 if self.peers.delete(addr) {
                     self.peers_changed = true;
                 }
-                self.routes.drop_via(addr);
-                self.mongering.retain(|(peer, _), _| *peer != addr);
+                let lost = self.routes.drop_via(addr);
+                self.withdraw(now, &lost, None);
+                self.pending.remove(&addr);
+                self.lazy_pending.remove(&addr);
+                self.unacked.retain(|(peer, _), _| *peer != addr);
                 Ok(None)
             }
             Command::SetAddrs(mut addrs) => {
@@ -681,7 +779,7 @@ impl Gossip {
             }
             Command::Announce => {
                 self.announce(now);
-                self.next_announce = now + self.config.timing.route_period;
+                self.next_announce = now + self.refresh_delay(false);
                 Ok(None)
             }
             Command::SetServices(mut services) => {
@@ -702,22 +800,37 @@ impl Gossip {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.wake_pending = true;
         if now >= self.next_announce {
+            // The first period after start is drawn from all of it, so nodes started together do not announce
+            // together ever after.
+            let first = self.own_seq == self.config.initial_seq;
             self.announce(now);
-            self.next_announce = now + self.config.timing.route_period;
+            self.next_announce = now + self.refresh_delay(first);
         }
         if now >= self.next_tick {
             self.tick(now);
-            self.next_tick = now + self.config.timing.anti_entropy;
+            self.next_tick = now + HOUSEKEEPING;
+        }
+        if now >= self.next_status {
+            self.anti_entropy(now);
+            self.next_status = now + self.config.timing.anti_entropy;
         }
         self.send_keepalives(now);
         if self.flush_at.is_some_and(|at| now >= at) {
             self.flush_pending(now);
+        }
+        if self.lazy_flush_at.is_some_and(|at| now >= at) {
+            self.flush_lazy(now);
+        }
+        for gone in self.outbox.presumed_gone(now) {
+            // Tried and not there: shown unreachable until it announces itself again or a message gets through.
+            self.routes.mark_unreachable(&gone);
         }
         let (resend, failed) = self.outbox.due(now);
         for (_, fragment) in resend {
             self.route_private(now, fragment, None);
         }
         for f in failed {
+            self.routes.mark_unreachable(&f.to);
             self.out.push_back(Output::Event(Event::Failed {
                 to: f.to,
                 message_id: f.message_id,
@@ -738,7 +851,7 @@ impl Gossip {
     }
 
     fn next_wake(&self) -> Instant {
-        let mut at = self.next_tick.min(self.next_announce);
+        let mut at = self.next_tick.min(self.next_announce).min(self.next_status);
         if let Some(t) = self.peers.next_keepalive(self.config.timing.keepalive) {
             at = at.min(t);
         }
@@ -746,6 +859,9 @@ impl Gossip {
             at = at.min(t);
         }
         if let Some(t) = self.flush_at {
+            at = at.min(t);
+        }
+        if let Some(t) = self.lazy_flush_at {
             at = at.min(t);
         }
         at
@@ -765,20 +881,28 @@ impl Gossip {
             let own = sign_route(&self.identity, &self.config, self.own_seq);
             self.routes.set_own(own);
         }
-        // The origin tells every direct peer; mongering carries it further.
+        // The origin tells every direct peer, on the tree or not, so each of them routes to it directly; the tree
+        // carries it further.
         let own = self.own_rumor();
         for peer in self.peers.gossip_candidates() {
             self.send_rumors(now, peer, vec![own.clone()]);
-            self.record_monger(peer, &own);
         }
         self.own_seq += 1;
+    }
+
+    /// How long until the next announcement: between ¾ and all of the route period (all of it, from 0, for the
+    /// first one after start).
+    fn refresh_delay(&mut self, first: bool) -> Duration {
+        let period = self.config.timing.route_period;
+        let low = if first { 0.0 } else { 0.75 };
+        period.mul_f64(self.rng.random_range(low..=1.0))
     }
 
     fn tick(&mut self, now: Instant) {
         for lost in self.peers.expire(now) {
             self.peers_changed = true;
-            self.routes.drop_via(lost);
-            self.mongering.retain(|(peer, _), _| *peer != lost);
+            let gone = self.routes.drop_via(lost);
+            self.withdraw(now, &gone, None);
         }
         if self.next_route_expiry.is_none_or(|at| now >= at) {
             self.next_route_expiry = self.routes.expire(now);
@@ -791,7 +915,22 @@ impl Gossip {
             .retain(|_, f| now.saturating_duration_since(f.at) < deadline);
         self.suspects
             .retain(|_, at| now.saturating_duration_since(*at) < SUSPECT_FOR);
-        // Anti-entropy: the next page of our status to a random peer.
+        self.retry_dissemination(now);
+        // Full syncs under way: the next pages of our status to each such peer.
+        for (peer, start) in self.peers.syncing() {
+            let mut from = Some(start);
+            for _ in 0..SYNC_PAGES_PER_TICK {
+                let Some(page) = from else { break };
+                let (status, next) = self.routes.status_page(page, now);
+                self.send_packet(now, peer, &Packet::Status(status));
+                from = next;
+            }
+            self.peers.set_sync(&peer, from);
+        }
+    }
+
+    /// Anti-entropy: the next page of our status to a random peer.
+    fn anti_entropy(&mut self, now: Instant) {
         let candidates = self.peers.gossip_candidates();
         if let Some(&peer) = candidates.choose(&mut self.rng) {
             let (status, next) = self.routes.status_page(self.status_cursor, now);
@@ -807,13 +946,23 @@ impl Gossip {
             .peers
             .due_for_keepalive(now, self.config.timing.keepalive)
         {
-            let (status, _) = self.routes.status_page(KeyPrefix::MIN, now);
-            self.send_packet(now, peer, &Packet::Status(status));
+            // An empty status: the smallest datagram that says "alive" (4 bytes; a page of the table was ~900).
+            let empty = Status {
+                scope: StatusScope::Listed,
+                entries: Vec::new(),
+            };
+            self.send_packet(now, peer, &Packet::Status(empty));
         }
     }
 
     fn on_rumors(&mut self, now: Instant, from: SocketAddr, rumors: Vec<Rumor>) {
         let mut fresh = Vec::new();
+        let mut restored = Vec::new();
+        // A rumor we already had, come the long way round: this link is redundant for the broadcast tree. (Not when
+        // ours came straight from its origin, which tells every neighbour directly, tree or not.)
+        let mut redundant = false;
+        // A rumor we hold through this very peer, sent again: our acknowledgement was lost, so it is due again.
+        let mut repeated = false;
         let mut listed = Vec::with_capacity(rumors.len());
         let check = &self.check;
         let mut corrections = Vec::new();
@@ -840,8 +989,20 @@ impl Gossip {
             let verdict = self
                 .routes
                 .offer(now, rumor, from, |s| verify_route(check.as_ref(), s));
+            if matches!(verdict, Offer::Duplicate | Offer::Old)
+                && rumor.hops > 0
+                && self.routes.get(&origin).and_then(|e| e.path).is_some_and(
+                    |p| matches!(p, Path::Via { next_hop, hops } if next_hop != from && hops > 1),
+                )
+            {
+                redundant = true;
+            }
+            if verdict == Offer::Duplicate && self.routes.next_hop(&origin) == Some(from) {
+                repeated = true;
+            }
             match verdict {
                 Offer::Newer => fresh.push(origin),
+                Offer::Restored => restored.push(origin.prefix()),
                 Offer::Rerouted | Offer::Duplicate => {}
                 Offer::Old => {
                     self.stats.old_rumors += 1;
@@ -879,71 +1040,209 @@ impl Gossip {
         if !corrections.is_empty() {
             self.send_rumors(now, from, corrections);
         }
-        // Acknowledge with our status for exactly these origins.
-        let ack = self.routes.status_listed(&listed, now);
-        self.send_packet(now, from, &Packet::Status(ack));
+        if !fresh.is_empty() || repeated || !self.config.lazy_push {
+            // Acknowledge news with our status for exactly these origins: a sender pushing many (a newcomer's first
+            // sync) paces itself on these. (Flooding acknowledged every batch.)
+            let ack = self.routes.status_listed(&listed, now);
+            self.send_packet(now, from, &Packet::Status(ack));
+        }
         if !fresh.is_empty() {
-            self.monger(now, &fresh, from, self.config.fanout);
+            self.forward(now, &fresh, from);
+        } else if redundant && self.config.lazy_push && self.peers.set_eager(&from, false) {
+            self.send_packet(now, from, &Packet::Prune);
+        }
+        if !restored.is_empty() && self.config.lazy_push {
+            // Peers that lost the route when we did get it back from us: an announcement is enough (they ask).
+            self.announce_lazily(now, &restored, Some(from), true);
         }
     }
 
-    fn on_status(&mut self, now: Instant, from: SocketAddr, status: Status) {
+    /// A status: what the peer holds. `graft` when it came as a [`Packet::Graft`]: the peer also asks to be back on
+    /// the broadcast tree.
+    fn on_status(&mut self, now: Instant, from: SocketAddr, status: Status, graft: bool) {
+        if graft {
+            self.peers.set_eager(&from, true);
+        }
+        if !self.unacked.is_empty() {
+            for entry in &status.entries {
+                if let Some(u) = self.unacked.get(&(from, entry.origin))
+                    && entry.seq >= u.seq
+                {
+                    self.unacked.remove(&(from, entry.origin));
+                }
+            }
+        }
+        let lost: Vec<KeyPrefix> = status
+            .entries
+            .iter()
+            .filter(|e| self.routes.withdrawn_by(e.origin, e.seq, from))
+            .map(|e| e.origin)
+            .collect();
+        self.withdraw(now, &lost, Some(from));
+        for e in &status.entries {
+            self.routes.heard_hops(e.origin, e.seq, e.hops, from);
+        }
         let cmp = self.routes.compare(&status, from, now);
         if !cmp.to_send.is_empty() {
             let mut rumors = cmp.to_send;
             rumors.truncate(MAX_RUMORS_PER_STATUS);
             self.send_rumors(now, from, rumors);
         }
-        // Coin flips for the rumors we mongered to this peer and that it now holds.
-        let mut go_on = Vec::new();
-        for origin in cmp.in_sync {
-            let Some(seq) = self.mongering.remove(&(from, origin)) else {
-                continue;
-            };
-            if self
-                .routes
-                .get(&origin)
-                .is_some_and(|e| e.signed.route.seq == seq)
-                && self.rng.random_bool(0.5)
-            {
-                go_on.push(origin);
-            }
+        if cmp.behind.is_empty() {
+            return;
         }
-        if !go_on.is_empty() {
-            // A coin-flip continuation goes to one peer only: with the flooding fanout it would never die out.
-            self.monger(now, &go_on, from, 1);
-        }
-        if cmp.behind {
-            let reply = match status.scope {
-                StatusScope::Range { from: start, .. } => self.routes.status_page(start, now).0,
-                StatusScope::Listed => {
-                    let prefixes: Vec<KeyPrefix> =
-                        status.entries.iter().map(|e| e.origin).collect();
-                    self.routes.status_listed(&prefixes, now)
+        // Ask for exactly what the peer showed it has newer: our status for those origins (listed, so the answer
+        // is rumors, never another page: two peers each behind on something the other will not send — split
+        // horizon — would otherwise trade pages forever).
+        let reply = self.routes.status_wanted(&cmp.behind, now);
+        if self.config.lazy_push && status.scope == StatusScope::Listed {
+            // An announced rumor that did not come along the tree: the tree is broken somewhere above us, and
+            // this link mends it (Plumtree's GRAFT; the announcement already waited `lazy_delay` for the tree's
+            // copy).
+            self.peers.set_eager(&from, true);
+            let ours: HashMap<KeyPrefix, u64> =
+                reply.entries.iter().map(|e| (e.origin, e.seq)).collect();
+            for theirs in &status.entries {
+                if ours
+                    .get(&theirs.origin)
+                    .is_some_and(|&seq| theirs.seq > seq)
+                {
+                    self.want(now, theirs.origin, theirs.seq, from);
                 }
-            };
+            }
+            self.send_packet(now, from, &Packet::Graft(reply));
+        } else {
             self.send_packet(now, from, &Packet::Status(reply));
         }
     }
 
-    /// Sends these origins' rumors to `fanout` random live peers other than `except`, and remembers that we wait for
-    /// their status.
-    fn monger(&mut self, now: Instant, origins: &[PublicKey], except: SocketAddr, fanout: usize) {
-        let candidates: Vec<SocketAddr> = self
-            .peers
-            .gossip_candidates()
-            .into_iter()
-            .filter(|p| *p != except)
-            .collect();
-        let targets: Vec<SocketAddr> = candidates
-            .choose_multiple(&mut self.rng, fanout)
-            .copied()
-            .collect();
-        for target in targets {
-            self.pending
-                .entry(target)
-                .or_default()
-                .extend_from_slice(origins);
+    /// Routes to these origins were lost here: tell every peer (but `except`) at once, so those routing through us
+    /// drop them too, and any that still has a route offers it back (our status shows one below what we hold).
+    fn withdraw(&mut self, now: Instant, lost: &[KeyPrefix], except: Option<SocketAddr>) {
+        if lost.is_empty() || !self.config.lazy_push {
+            return;
+        }
+        for peer in self.peers.gossip_candidates() {
+            if Some(peer) == except {
+                continue;
+            }
+            for chunk in lost.chunks(MAX_STATUS_ENTRIES) {
+                let status = self.routes.status_listed(chunk, now);
+                self.send_packet(now, peer, &Packet::Status(status));
+            }
+        }
+    }
+
+    /// Remembers that `from` announced `origin` at `seq`, which we lack and have asked it for.
+    fn want(&mut self, now: Instant, origin: KeyPrefix, seq: u64, from: SocketAddr) {
+        if self.wanted.len() >= MAX_WANTED && !self.wanted.contains_key(&origin) {
+            return; // anti-entropy will bring it
+        }
+        let wanted = self.wanted.entry(origin).or_insert(Wanted {
+            seq,
+            announcers: Vec::new(),
+            asked: now,
+            grafts: 1,
+        });
+        wanted.seq = wanted.seq.max(seq);
+        if !wanted.announcers.contains(&from) && wanted.announcers.len() < MAX_ANNOUNCERS {
+            wanted.announcers.push(from);
+        }
+    }
+
+    /// Pushes again what the tree did not acknowledge, and asks again (another announcer) for what did not come.
+    fn retry_dissemination(&mut self, now: Instant) {
+        let mut repush: std::collections::BTreeMap<SocketAddr, Vec<PublicKey>> = Default::default();
+        let mut done = Vec::new();
+        for (&(peer, prefix), u) in self.unacked.iter_mut() {
+            if now.saturating_duration_since(u.pushed) < PUSH_RETRY {
+                continue;
+            }
+            match self.routes.routed_seq(prefix) {
+                Some(seq) if seq >= u.seq && u.pushes < MAX_PUSHES && self.peers.is_live(&peer) => {
+                    u.pushes += 1;
+                    u.pushed = now;
+                    if let Some(key) = self.routes.key_of(prefix) {
+                        repush.entry(peer).or_default().push(key);
+                    }
+                }
+                _ => done.push((peer, prefix)),
+            }
+        }
+        for key in done {
+            self.unacked.remove(&key);
+        }
+        for (peer, origins) in repush {
+            self.push_rumors(now, peer, &origins, false);
+        }
+
+        let mut regraft: std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>> =
+            Default::default();
+        let mut done = Vec::new();
+        for (&prefix, w) in self.wanted.iter_mut() {
+            if self
+                .routes
+                .routed_seq(prefix)
+                .is_some_and(|seq| seq >= w.seq)
+            {
+                done.push(prefix);
+                continue;
+            }
+            if now.saturating_duration_since(w.asked) < GRAFT_RETRY {
+                continue;
+            }
+            if w.grafts >= MAX_GRAFTS {
+                done.push(prefix);
+                continue;
+            }
+            let peer = w.announcers[w.grafts as usize % w.announcers.len()];
+            w.grafts += 1;
+            w.asked = now;
+            regraft.entry(peer).or_default().push(prefix);
+        }
+        for prefix in done {
+            self.wanted.remove(&prefix);
+        }
+        for (peer, prefixes) in regraft {
+            for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
+                let ask = self.routes.status_wanted(chunk, now);
+                self.peers.set_eager(&peer, true);
+                self.send_packet(now, peer, &Packet::Graft(ask));
+            }
+        }
+    }
+
+    /// Passes news on: the whole rumors to the peers on the tree (all of them when flooding), an announcement of
+    /// them to the others. Never back to `except`, the peer they came from.
+    fn forward(&mut self, now: Instant, origins: &[PublicKey], except: SocketAddr) {
+        let mut lazy = Vec::new();
+        for peer in self.peers.gossip_candidates() {
+            if peer == except {
+                continue;
+            }
+            if !self.config.lazy_push || self.peers.is_eager(&peer) {
+                self.pending
+                    .entry(peer)
+                    .or_default()
+                    .extend_from_slice(origins);
+            } else {
+                lazy.push(peer);
+            }
+        }
+        if !lazy.is_empty() {
+            let prefixes: Vec<KeyPrefix> = origins.iter().map(PublicKey::prefix).collect();
+            let lazy: Vec<SocketAddr> = lazy
+                .choose_multiple(&mut self.rng, LAZY_FANOUT)
+                .copied()
+                .collect();
+            for peer in lazy {
+                self.lazy_pending
+                    .entry(peer)
+                    .or_default()
+                    .extend_from_slice(&prefixes);
+            }
+            self.lazy_flush_at
+                .get_or_insert(now + self.config.timing.lazy_delay);
         }
         if self.flush_at.is_none() && !self.pending.is_empty() {
             self.flush_at = Some(now + self.config.batch_delay);
@@ -953,36 +1252,92 @@ impl Gossip {
         }
     }
 
-    /// Sends every batch of mongered rumors that is waiting.
-    fn flush_pending(&mut self, now: Instant) {
-        self.flush_at = None;
-        for (target, mut origins) in std::mem::take(&mut self.pending) {
-            origins.sort();
-            origins.dedup();
-            let rumors: Vec<Rumor> = origins
-                .iter()
-                .filter_map(|origin| {
-                    let entry = self.routes.get(origin)?;
-                    let path = entry.path?;
-                    Some(Rumor {
-                        signed: entry.signed.clone(),
-                        hops: path.hops(),
-                    })
-                })
-                .collect();
-            for rumor in &rumors {
-                self.record_monger(target, rumor);
+    /// Announces these origins (our status for them) to every peer but `except` (`all`), after the lazy delay.
+    fn announce_lazily(
+        &mut self,
+        now: Instant,
+        prefixes: &[KeyPrefix],
+        except: Option<SocketAddr>,
+        all: bool,
+    ) {
+        for peer in self.peers.gossip_candidates() {
+            if Some(peer) == except || (!all && self.peers.is_eager(&peer)) {
+                continue;
             }
-            self.send_rumors(now, target, rumors);
+            self.lazy_pending
+                .entry(peer)
+                .or_default()
+                .extend_from_slice(prefixes);
+        }
+        if !self.lazy_pending.is_empty() {
+            self.lazy_flush_at
+                .get_or_insert(now + self.config.timing.lazy_delay);
         }
     }
 
-    fn record_monger(&mut self, peer: SocketAddr, rumor: &Rumor) {
-        if self.mongering.len() >= MAX_MONGER_RECORDS {
-            self.mongering.clear(); // only an optimisation: anti-entropy covers what is forgotten
+    /// Sends every batch of rumors for the tree that is waiting.
+    fn flush_pending(&mut self, now: Instant) {
+        self.flush_at = None;
+        for (target, origins) in std::mem::take(&mut self.pending) {
+            self.push_rumors(now, target, &origins, true);
         }
-        self.mongering
-            .insert((peer, rumor.signed.route.origin), rumor.signed.route.seq);
+    }
+
+    /// Pushes these origins' current rumors to `target` and, on the tree, waits for its acknowledgement (`first`:
+    /// the first push, else a retry).
+    fn push_rumors(
+        &mut self,
+        now: Instant,
+        target: SocketAddr,
+        origins: &[PublicKey],
+        first: bool,
+    ) {
+        let mut origins = origins.to_vec();
+        origins.sort();
+        origins.dedup();
+        let rumors: Vec<Rumor> = origins
+            .iter()
+            .filter_map(|origin| {
+                let entry = self.routes.get(origin)?;
+                let path = entry.path?;
+                Some(Rumor {
+                    signed: entry.signed.clone(),
+                    hops: path.hops(),
+                })
+            })
+            .collect();
+        if self.config.lazy_push && first {
+            for rumor in &rumors {
+                let key = (target, rumor.signed.route.origin.prefix());
+                if self.unacked.len() < MAX_UNACKED || self.unacked.contains_key(&key) {
+                    self.unacked.insert(
+                        key,
+                        Unacked {
+                            seq: rumor.signed.route.seq,
+                            pushed: now,
+                            pushes: 1,
+                        },
+                    );
+                }
+            }
+        }
+        self.send_rumors(now, target, rumors);
+    }
+
+    /// Sends every waiting announcement: our status for those origins, which a peer lacking one answers with a
+    /// [`Packet::Graft`].
+    fn flush_lazy(&mut self, now: Instant) {
+        self.lazy_flush_at = None;
+        for (target, mut prefixes) in std::mem::take(&mut self.lazy_pending) {
+            prefixes.sort();
+            prefixes.dedup();
+            for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
+                let status = self.routes.status_listed(chunk, now);
+                if !status.entries.is_empty() {
+                    self.send_packet(now, target, &Packet::Status(status));
+                }
+            }
+        }
     }
 
     // ---- private messages ----
@@ -1183,6 +1538,8 @@ impl Gossip {
         }
         let origin = body.origin;
         let message_id = body.message_id;
+        // Signed by it and arrived: whatever a failed message said, it is reachable.
+        self.routes.mark_reached(&origin);
         match &body.content {
             PrivateContent::Ack { index } => {
                 // Our own fragment, acknowledged: the hop it took delivers.

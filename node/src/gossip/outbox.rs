@@ -15,6 +15,9 @@ pub struct RetryPolicy {
     pub max: Duration,
     /// After this long without every fragment acknowledged, the message has failed.
     pub deadline: Duration,
+    /// After this long without any fragment acknowledged, its destination is presumed gone (shown unreachable);
+    /// retries go on until the deadline.
+    pub presumed_gone: Duration,
 }
 
 /// One message in flight.
@@ -26,6 +29,8 @@ struct Outgoing {
     next_try: Instant,
     backoff: Duration,
     deadline: Instant,
+    /// When its destination is presumed gone, unless a fragment is acknowledged first (then `None`).
+    presume_gone_at: Option<Instant>,
 }
 
 /// What became of a message.
@@ -94,6 +99,7 @@ impl Outbox {
                 next_try: now + self.policy.first,
                 backoff: self.policy.first,
                 deadline: now + self.policy.deadline,
+                presume_gone_at: Some(now + self.policy.presumed_gone),
             },
         );
     }
@@ -107,6 +113,7 @@ impl Outbox {
         if let Some(slot) = msg.fragments.get_mut(usize::from(index)) {
             *slot = None;
         }
+        msg.presume_gone_at = None;
         if msg.fragments.iter().all(Option::is_none) {
             self.messages.remove(&message_id);
             return Some(Finished {
@@ -115,6 +122,19 @@ impl Outbox {
             });
         }
         None
+    }
+
+    /// Destinations of messages that had no fragment acknowledged within [`RetryPolicy::presumed_gone`] (each
+    /// message names its destination once).
+    pub fn presumed_gone(&mut self, now: Instant) -> Vec<PublicKey> {
+        let mut gone = Vec::new();
+        for msg in self.messages.values_mut() {
+            if msg.presume_gone_at.is_some_and(|at| now >= at) {
+                msg.presume_gone_at = None;
+                gone.push(msg.to);
+            }
+        }
+        gone
     }
 
     /// Fragments due for another try (with their destination), and messages whose deadline passed.
@@ -179,6 +199,7 @@ mod tests {
         first: Duration::from_secs(1),
         max: Duration::from_secs(4),
         deadline: Duration::from_secs(10),
+        presumed_gone: Duration::from_secs(5),
     };
 
     #[test]

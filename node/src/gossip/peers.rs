@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use hearsay_shared::gossip::KeyPrefix;
+
 use crate::budget::{Bucket, Rate};
 
 /// One direct peer.
@@ -29,6 +31,13 @@ pub struct Peer {
     pub last_sent: Option<Instant>,
     /// Its share of the work it may ask of this node (see [`super::engine::Limits`]).
     pub budget: PeerBudget,
+    /// On the broadcast tree: new rumors are pushed to it whole. Otherwise they are only announced to it in a status
+    /// (Plumtree's eager and lazy peers; see [`super::engine`]). Every link starts on the tree and leaves it when the
+    /// other end says it got a rumor twice.
+    pub eager: bool,
+    /// Where the next page of a full status sync to this peer starts, while one is under way (a new peer, or one
+    /// back from silence, is walked through our whole table one page per housekeeping tick).
+    pub sync_from: Option<KeyPrefix>,
 }
 
 /// What one peer may spend: private datagrams handled, rumors checked, and origins it may introduce.
@@ -165,6 +174,8 @@ impl PeerTable {
                         live: false,
                         last_sent: None,
                         budget,
+                        eager: true,
+                        sync_from: None,
                     },
                 );
                 true
@@ -195,6 +206,8 @@ impl PeerTable {
             return Heard::Known;
         }
         peer.live = true;
+        // Back from silence: the tree may have healed around it; it rejoins and prunes itself again if redundant.
+        peer.eager = true;
         Heard::New
     }
 
@@ -230,9 +243,49 @@ impl PeerTable {
                 live: true,
                 last_sent: None,
                 budget,
+                eager: true,
+                sync_from: None,
             },
         );
         Proved::New
+    }
+
+    /// Puts a peer on the broadcast tree or takes it off. Returns whether that changed anything.
+    pub fn set_eager(&mut self, addr: &SocketAddr, eager: bool) -> bool {
+        match self.peers.get_mut(addr) {
+            Some(peer) if peer.eager != eager => {
+                peer.eager = eager;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_eager(&self, addr: &SocketAddr) -> bool {
+        self.peers.get(addr).is_some_and(|p| p.eager)
+    }
+
+    /// Starts (or restarts) a full status sync to `addr` from the first page.
+    pub fn start_sync(&mut self, addr: &SocketAddr) {
+        if let Some(peer) = self.peers.get_mut(addr) {
+            peer.sync_from = Some(KeyPrefix::MIN);
+        }
+    }
+
+    /// The live peers with a sync under way, and where each one's next page starts.
+    pub fn syncing(&self) -> Vec<(SocketAddr, KeyPrefix)> {
+        self.peers
+            .values()
+            .filter(|p| p.live)
+            .filter_map(|p| Some((p.addr, p.sync_from?)))
+            .collect()
+    }
+
+    /// Where `addr`'s sync goes on (`None`: it is done).
+    pub fn set_sync(&mut self, addr: &SocketAddr, next: Option<KeyPrefix>) {
+        if let Some(peer) = self.peers.get_mut(addr) {
+            peer.sync_from = next;
+        }
     }
 
     pub fn sent(&mut self, addr: SocketAddr, now: Instant) {

@@ -17,7 +17,8 @@
 //!   changes, then one per second): one key bumping its number a thousand times a second cannot make every node
 //!   re-flood it a thousand times a second;
 //! - when the table is full, a new origin takes the place of the oldest tombstone (a tombstone only guards against a
-//!   replay of an expired announcement); live routes are never pushed out.
+//!   replay of an expired announcement), or else of the newest origin introduced by the peer that introduced the
+//!   most; that peer's own offers are refused. One peer making up keys cannot shut out users others introduce.
 //!
 //! The table also answers status pages: [`RouteTable::status_page`] lists a range of origins,
 //! [`RouteTable::compare`] says what a peer's status shows we should send and whether we are behind.
@@ -27,7 +28,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
-    KeyPrefix, MAX_STATUS_ENTRIES, PublicKey, Rumor, SignedRoute, Status, StatusEntry, StatusScope,
+    KeyPrefix, MAX_STATUS_ENTRIES, NO_ROUTE, PublicKey, Rumor, SignedRoute, Status, StatusEntry,
+    StatusScope,
 };
 
 use crate::budget::{Bucket, Rate};
@@ -64,8 +66,16 @@ pub struct RouteEntry {
     pub alternates: Vec<(SocketAddr, u8)>,
     /// When the current sequence number stops being a usable route.
     pub expires: Instant,
+    /// The route expired: the origin stopped announcing itself, so it is not shown any more (the entry stays a while
+    /// as a tombstone against replays).
+    pub expired: bool,
+    /// A message to it failed to arrive (no acknowledgement before the retry deadline): shown as unreachable until
+    /// it announces itself again or a message gets through. Its path is kept and still tried.
+    pub unreachable: bool,
     /// How fast the origin may advance its sequence number (see the module doc).
     updates: Bucket,
+    /// The peer that first told us of this origin (for making room fairly when the table is full).
+    introduced_by: Option<SocketAddr>,
 }
 
 impl RouteEntry {
@@ -79,8 +89,11 @@ impl RouteEntry {
 pub enum Offer {
     /// A newer announcement (or a first one): accepted, worth spreading.
     Newer,
-    /// Same announcement, now with a shorter or restored path.
+    /// Same announcement, now with a shorter path.
     Rerouted,
+    /// Same announcement, with a path again after its route was lost (its peer went silent): news for the peers
+    /// that lost it too.
+    Restored,
     /// Nothing new.
     Duplicate,
     /// Older than what we hold: a replay or a straggler. Ignored.
@@ -89,7 +102,7 @@ pub enum Offer {
     BadSignature,
     /// About this node itself.
     Own,
-    /// The table is full of live routes. Dropped.
+    /// The table is full and the offering peer introduced the most of it. Dropped.
     Full,
     /// The origin advances its sequence number faster than its rate allows. Dropped (its next one will do).
     TooFrequent,
@@ -104,6 +117,8 @@ pub struct RouteTable {
     forget_after: Duration,
     max_origins: usize,
     update_rate: Rate,
+    /// How many of the entries each peer introduced.
+    introduced: HashMap<SocketAddr, usize>,
     /// Set whenever something the users list shows changed; cleared by [`RouteTable::take_changed`].
     changed: bool,
 }
@@ -124,10 +139,13 @@ impl RouteTable {
             me,
             RouteEntry {
                 signed: own,
+                expired: false,
+                unreachable: false,
                 path: Some(Path::Local),
                 alternates: Vec::new(),
                 expires: now,
                 updates: Bucket::full(update_rate, now),
+                introduced_by: None,
             },
         );
         Self {
@@ -137,6 +155,7 @@ impl RouteTable {
             forget_after,
             max_origins,
             update_rate,
+            introduced: HashMap::new(),
             changed: false,
         }
     }
@@ -156,7 +175,11 @@ impl RouteTable {
 
     /// Makes room for a new origin if the table is full, by forgetting the oldest tombstone. False if every entry
     /// is a live route.
-    fn make_room(&mut self) -> bool {
+    /// Makes room for a new origin offered by `from`, if the table is full: the oldest tombstone goes, or else the
+    /// newest origin of the peer that introduced the most (unless that is `from` itself, which is refused). So a
+    /// peer making up keys fills at most the room others leave, and cannot shut out users introduced by others —
+    /// with routes living 15 minutes, a rate limit alone would let one flooder fill the table.
+    fn make_room(&mut self, from: SocketAddr) -> bool {
         if self.entries.len() <= self.max_origins {
             return true;
         }
@@ -166,12 +189,45 @@ impl RouteTable {
             .filter(|(_, e)| e.path.is_none())
             .min_by_key(|(_, e)| e.expires)
             .map(|(k, _)| *k);
-        match oldest_tombstone {
-            Some(key) => {
-                self.entries.remove(&key);
-                true
+        let victim = match oldest_tombstone {
+            Some(key) => key,
+            None => {
+                let Some((&biggest, _)) = self.introduced.iter().max_by_key(|(_, n)| **n) else {
+                    return false;
+                };
+                if biggest == from {
+                    return false;
+                }
+                let newest = self
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| e.introduced_by == Some(biggest))
+                    .max_by_key(|(_, e)| e.expires)
+                    .map(|(k, _)| *k);
+                match newest {
+                    Some(key) => key,
+                    None => return false,
+                }
             }
-            None => false,
+        };
+        self.remove(&victim);
+        true
+    }
+
+    fn remove(&mut self, key: &PublicKey) {
+        if let Some(entry) = self.entries.remove(key) {
+            self.forget_introducer(entry.introduced_by);
+        }
+    }
+
+    fn forget_introducer(&mut self, by: Option<SocketAddr>) {
+        if let Some(by) = by
+            && let Some(n) = self.introduced.get_mut(&by)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.introduced.remove(&by);
+            }
         }
     }
 
@@ -234,7 +290,7 @@ impl RouteTable {
             return Offer::Own;
         }
         if !self.entries.contains_key(&route.origin) {
-            if !self.make_room() {
+            if !self.make_room(from) {
                 return Offer::Full;
             }
             if !verify(&rumor.signed) {
@@ -249,9 +305,13 @@ impl RouteTable {
                     path: Some(via),
                     alternates: Vec::new(),
                     expires: now + self.lifetime,
+                    expired: false,
+                    unreachable: false,
                     updates,
+                    introduced_by: Some(from),
                 },
             );
+            *self.introduced.entry(from).or_default() += 1;
             self.changed = true;
             return Offer::Newer;
         }
@@ -275,6 +335,11 @@ impl RouteTable {
             entry.path = Some(via);
             entry.alternates.clear();
             entry.expires = now + self.lifetime;
+            if entry.expired || entry.unreachable {
+                self.changed = true;
+            }
+            entry.expired = false;
+            entry.unreachable = false;
             return Offer::Newer;
         }
         // Same sequence number. An identical announcement was verified when first accepted; a different one with the
@@ -307,7 +372,9 @@ impl RouteTable {
         }
         entry.alternates.sort_by_key(|(_, hops)| *hops);
         entry.alternates.truncate(MAX_ALTERNATES);
-        if restorable || shorter {
+        if restorable {
+            Offer::Restored
+        } else if shorter {
             Offer::Rerouted
         } else {
             Offer::Duplicate
@@ -320,37 +387,65 @@ impl RouteTable {
         let forget_after = self.forget_after;
         let mut changed = false;
         let mut next: Option<Instant> = None;
+        let mut forgotten = Vec::new();
         self.entries.retain(|_, entry| {
-            match entry.path {
-                Some(Path::Local) => return true,
-                Some(Path::Via { .. }) if now >= entry.expires => {
-                    entry.path = None;
-                    entry.alternates.clear();
-                    changed = true;
-                }
-                _ => {}
+            if entry.path == Some(Path::Local) {
+                return true;
             }
-            let deadline = if entry.path.is_some() {
-                entry.expires
-            } else {
+            if now >= entry.expires && !entry.expired {
+                entry.expired = true;
+                entry.path = None;
+                entry.alternates.clear();
+                changed = true;
+            }
+            let deadline = if entry.expired {
                 entry.expires + forget_after
+            } else {
+                entry.expires
             };
-            if entry.path.is_none() && now >= deadline {
+            if entry.expired && now >= deadline {
+                forgotten.push(entry.introduced_by);
                 return false;
             }
             next = Some(next.map_or(deadline, |n| n.min(deadline)));
             true
         });
+        for by in forgotten {
+            self.forget_introducer(by);
+        }
         self.changed |= changed;
         next
     }
 
+    /// A message to `origin` was not acknowledged in time: show it as unreachable (see [`RouteEntry::unreachable`]).
+    pub fn mark_unreachable(&mut self, origin: &PublicKey) {
+        if let Some(entry) = self.entries.get_mut(origin)
+            && !entry.unreachable
+        {
+            entry.unreachable = true;
+            self.changed = true;
+        }
+    }
+
+    /// Something signed by `origin` arrived here: it is reachable after all.
+    pub fn mark_reached(&mut self, origin: &PublicKey) {
+        if let Some(entry) = self.entries.get_mut(origin)
+            && entry.unreachable
+        {
+            entry.unreachable = false;
+            self.changed = true;
+        }
+    }
+
     /// Drops every route through `peer` (deleted or silent); a route with an alternate moves to it at once.
-    pub fn drop_via(&mut self, peer: SocketAddr) {
-        for entry in self.entries.values_mut() {
+    /// Returns the origins whose route is lost (no alternate to move to).
+    pub fn drop_via(&mut self, peer: SocketAddr) -> Vec<KeyPrefix> {
+        let mut lost = Vec::new();
+        for (key, entry) in self.entries.iter_mut() {
             entry.alternates.retain(|(hop, _)| *hop != peer);
             if matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
                 entry.path = if entry.alternates.is_empty() {
+                    lost.push(key.prefix());
                     None
                 } else {
                     let (next_hop, hops) = entry.alternates.remove(0);
@@ -358,6 +453,72 @@ impl RouteTable {
                 };
                 self.changed = true;
             }
+        }
+        lost
+    }
+
+    /// `peer` holds the same announcement of `origin`, `hops` away (from its status): a shorter way there than
+    /// ours becomes our path (ours an alternate), a longer one an alternate. A lost or expired route is not
+    /// restored this way (the rumor itself restores it).
+    pub fn heard_hops(&mut self, origin: KeyPrefix, seq: u64, hops: u8, peer: SocketAddr) {
+        if hops == NO_ROUTE {
+            return;
+        }
+        let range = PublicKey(prefix_bound(origin, 0))..=PublicKey(prefix_bound(origin, 0xff));
+        let Some((_, entry)) = self.entries.range_mut(range).next() else {
+            return;
+        };
+        let Some(Path::Via {
+            next_hop,
+            hops: ours,
+        }) = entry.path
+        else {
+            return;
+        };
+        if seq != entry.seq() || entry.expired || next_hop == peer {
+            return;
+        }
+        let theirs = hops.saturating_add(1);
+        entry.alternates.retain(|(hop, _)| *hop != peer);
+        if theirs < ours {
+            entry.alternates.push((next_hop, ours));
+            entry.path = Some(Path::Via {
+                next_hop: peer,
+                hops: theirs,
+            });
+            self.changed = true;
+        } else {
+            entry.alternates.push((peer, theirs));
+        }
+        entry.alternates.sort_by_key(|(_, hops)| *hops);
+        entry.alternates.truncate(MAX_ALTERNATES);
+    }
+
+    /// `peer` reports a lower sequence number for `origin` than ours: it lost the route. If it was our next hop, our
+    /// route is gone too (moved to an alternate if there is one). Returns whether we lost it. This is how a broken
+    /// route is withdrawn downstream (a status is the withdrawal: a lost route is reported one below what is
+    /// held); without it, nodes beyond the break would keep routing into it, and restore it from each other in a
+    /// loop, until the origin's next announcement — minutes, now that announcements are rare.
+    pub fn withdrawn_by(&mut self, origin: KeyPrefix, seq: u64, peer: SocketAddr) -> bool {
+        let range = PublicKey(prefix_bound(origin, 0))..=PublicKey(prefix_bound(origin, 0xff));
+        let Some((_, entry)) = self.entries.range_mut(range).next() else {
+            return false;
+        };
+        if seq >= entry.seq() {
+            return false;
+        }
+        entry.alternates.retain(|(hop, _)| *hop != peer);
+        if !matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
+            return false;
+        }
+        self.changed = true;
+        if entry.alternates.is_empty() {
+            entry.path = None;
+            true
+        } else {
+            let (next_hop, hops) = entry.alternates.remove(0);
+            entry.path = Some(Path::Via { next_hop, hops });
+            false
         }
     }
 
@@ -384,6 +545,7 @@ impl RouteTable {
             entries.push(StatusEntry {
                 origin: key.prefix(),
                 seq: self.reported_seq(entry, now),
+                hops: reported_hops(entry),
             });
         }
         let (to, next) = match (iter.peek(), entries.last()) {
@@ -411,6 +573,7 @@ impl RouteTable {
                 Some(StatusEntry {
                     origin: *prefix,
                     seq: self.reported_seq(entry, now),
+                    hops: reported_hops(entry),
                 })
             })
             .collect();
@@ -420,6 +583,39 @@ impl RouteTable {
             scope: StatusScope::Listed,
             entries,
         }
+    }
+
+    /// Like [`RouteTable::status_listed`], but an origin we do not know is listed too, at sequence number 0: the
+    /// answer to an announcement, asking for whatever it announced that we lack.
+    pub fn status_wanted(&self, origins: &[KeyPrefix], now: Instant) -> Status {
+        let mut entries: Vec<StatusEntry> = origins
+            .iter()
+            .map(|prefix| {
+                let entry = self.by_prefix(*prefix).map(|(_, entry)| entry);
+                StatusEntry {
+                    origin: *prefix,
+                    seq: entry.map_or(0, |entry| self.reported_seq(entry, now)),
+                    hops: entry.map_or(NO_ROUTE, reported_hops),
+                }
+            })
+            .collect();
+        entries.sort_by_key(|e| e.origin);
+        entries.dedup_by_key(|e| e.origin);
+        Status {
+            scope: StatusScope::Listed,
+            entries,
+        }
+    }
+
+    /// The sequence number held for the origin with this key prefix, with a live route.
+    pub fn routed_seq(&self, prefix: KeyPrefix) -> Option<u64> {
+        let (_, entry) = self.by_prefix(prefix)?;
+        entry.path.map(|_| entry.seq())
+    }
+
+    /// The full key of the origin with this key prefix.
+    pub fn key_of(&self, prefix: KeyPrefix) -> Option<PublicKey> {
+        self.by_prefix(prefix).map(|(key, _)| *key)
     }
 
     /// The origin with this key prefix (prefix collisions between honest keys are a 2^-64 event; the first wins).
@@ -473,10 +669,15 @@ impl RouteTable {
         }
         to_send.sort_by_key(|r| r.signed.route.origin);
         in_sync.sort();
-        let behind = theirs.iter().any(|(prefix, seq)| match ours.get(prefix) {
-            Some(entry) => *seq > self.reported_seq(entry, now),
-            None => true,
-        });
+        let mut behind: Vec<KeyPrefix> = theirs
+            .iter()
+            .filter(|(prefix, seq)| match ours.get(prefix) {
+                Some(entry) => **seq > self.reported_seq(entry, now),
+                None => true,
+            })
+            .map(|(prefix, _)| *prefix)
+            .collect();
+        behind.sort();
         Comparison {
             to_send,
             in_sync,
@@ -492,8 +693,13 @@ pub struct Comparison {
     pub to_send: Vec<Rumor>,
     /// Origins (with a live route here) where the peer holds exactly what we hold.
     pub in_sync: Vec<PublicKey>,
-    /// The peer holds something newer than we do (or an origin we do not know).
-    pub behind: bool,
+    /// The origins where the peer holds something newer than we do (or that we do not know), sorted.
+    pub behind: Vec<KeyPrefix>,
+}
+
+/// The hop count a status gives for an entry.
+fn reported_hops(entry: &RouteEntry) -> u8 {
+    entry.path.map_or(NO_ROUTE, |p| p.hops().min(NO_ROUTE - 1))
 }
 
 /// The smallest (`fill` = 0) or largest (`fill` = 0xff) key with this prefix.
@@ -623,9 +829,39 @@ mod tests {
         );
         assert_eq!(
             t.offer(t0, &rumor(1, 5, 1), addr(2), |_| true),
-            Offer::Rerouted
+            Offer::Restored
         );
         assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(2)));
+    }
+
+    #[test]
+    fn an_expired_route_is_no_longer_listed_and_an_unreachable_one_comes_back_when_reached() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        let key = PublicKey([1; 32]);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.mark_unreachable(&key);
+        assert!(
+            t.get(&key)
+                .is_some_and(|e| e.unreachable && e.path.is_some())
+        );
+        t.mark_reached(&key);
+        assert!(t.get(&key).is_some_and(|e| !e.unreachable));
+        t.mark_unreachable(&key);
+        // A newer announcement clears it too.
+        t.offer(t0, &rumor(1, 6, 0), addr(1), |_| true);
+        assert!(t.get(&key).is_some_and(|e| !e.unreachable && !e.expired));
+        t.expire(t0 + LIFE);
+        assert!(t.get(&key).is_some_and(|e| e.expired && e.path.is_none()));
+        assert_eq!(
+            t.offer(t0 + LIFE, &rumor(1, 6, 0), addr(2), |_| true),
+            Offer::Duplicate
+        );
+        assert_eq!(
+            t.offer(t0 + LIFE, &rumor(1, 7, 0), addr(2), |_| true),
+            Offer::Newer
+        );
+        assert!(t.get(&key).is_some_and(|e| !e.expired));
     }
 
     #[test]
@@ -671,7 +907,7 @@ mod tests {
             .map(|r| r.signed.route.origin.0[0])
             .collect();
         assert_eq!(sent, vec![0, 2]);
-        assert!(cmp.behind);
+        assert!(!cmp.behind.is_empty());
         // Split horizon: a never offers b a route whose next hop is b itself.
         let cmp = a.compare(&b_status, addr(2), t0);
         let sent: Vec<u8> = cmp

@@ -149,6 +149,36 @@ pub struct Traffic {
     pub datagrams: u64,
     pub bytes: u64,
     pub lost: u64,
+    /// (datagrams, bytes) by kind of packet, in the order of [`Traffic::KINDS`].
+    pub by_kind: [(u64, u64); 7],
+}
+
+impl Traffic {
+    /// The packet kinds of [`Traffic::by_kind`] (the wire's variant order).
+    pub const KINDS: [&'static str; 7] = [
+        "rumors",
+        "status",
+        "private",
+        "challenge",
+        "response",
+        "prune",
+        "graft",
+    ];
+
+    /// What happened between `before` and now (`self`).
+    pub fn since(&self, before: &Traffic) -> Traffic {
+        let mut by_kind = self.by_kind;
+        for (now, then) in by_kind.iter_mut().zip(before.by_kind) {
+            now.0 -= then.0;
+            now.1 -= then.1;
+        }
+        Traffic {
+            datagrams: self.datagrams - before.datagrams,
+            bytes: self.bytes - before.bytes,
+            lost: self.lost - before.lost,
+            by_kind,
+        }
+    }
 }
 
 /// The simulator. See the module doc.
@@ -421,6 +451,14 @@ impl Sim {
         };
         self.traffic.datagrams += 1;
         self.traffic.bytes += bytes.len() as u64;
+        // Byte 1 is the packet's variant (after the version byte); every packet the engine sends has one.
+        if let Some(kind) = bytes
+            .get(1)
+            .and_then(|&k| self.traffic.by_kind.get_mut(k as usize))
+        {
+            kind.0 += 1;
+            kind.1 += bytes.len() as u64;
+        }
         if let Some(watched) = self.watched.get_mut(&to) {
             watched.datagrams += 1;
             watched.bytes += bytes.len() as u64;
