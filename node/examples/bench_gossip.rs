@@ -1,94 +1,227 @@
-//! Gossip benchmark on the deterministic simulator (run by `cargo xtask bench`, release build):
-//! for random graphs of N nodes (degree about 4, link latency 5–50 ms, no loss), how long until every node has a
-//! route to every other, in virtual time and in rounds, beside the classic push-gossip bound log2 N + ln N; the
-//! wall time each simulation took; and the steady-state traffic per node once converged.
+//! Gossip benchmark on the deterministic simulator (run by `cargo xtask bench gossip`, release build): for random
+//! graphs of N nodes (average degree 4, link latency 5–50 ms, no loss), each design in a process of its own:
+//! - **tree**: this round's design (rumors along a broadcast tree, announced in statuses elsewhere, refreshed every
+//!   7.5–10 minutes; see `node/src/gossip/engine.rs`);
+//! - **flooding**: the previous design, the anchor (every rumor over every link, refreshed every 10 s).
 //!
-//! A *round* here is one mean link delay (27.5 ms with the default link model): routes spread by flooding each
-//! new announcement once per link, so a round is one hop of spreading. The longest route held at the end is the
-//! graph's diameter as the protocol found it, the least number of rounds any scheme could need.
+//! Per row: virtual time to converge (every node routes to every other), the wall time that took, the wall time of
+//! the steady state that follows (5 minutes of virtual time for the tree; 20 s for flooding, whose 10 s cycle is
+//! stationary after two periods and whose 5 minutes would take far longer to simulate), the process's peak RSS,
+//! the steady-state traffic per node (sent, and sent + received: every datagram is sent by one node and received by
+//! another), and for the tree how long a node joining then takes to be routable from every node (virtual time).
 //!
-//! Arguments: the sizes to run (default `100 1000 10000`); `HEARSAY_BENCH_WALL_LIMIT_S` bounds each run's wall
-//! time (default 60 s, the target for 10 000 nodes): a run over it is reported as not finished, never as a figure.
+//! Arguments: the sizes (default `1000 2000 5000 10000`). A size whose memory, projected from the largest size run
+//! before it, would pass `HEARSAY_BENCH_RSS_LIMIT_GB` (default 8) is reported as not run, with the projection;
+//! `HEARSAY_BENCH_WALL_LIMIT_S` (default 60) bounds each convergence: over it, the row says not finished.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hearsay_node::gossip::Timing;
 use hearsay_node::gossip::sim::{LinkModel, Sim};
 
-/// How long the steady-state traffic is measured, in virtual time.
-const STEADY: Duration = Duration::from_secs(20);
+const TREE_STEADY: Duration = Duration::from_secs(300);
+const FLOODING_STEADY: Duration = Duration::from_secs(20);
+/// Steady-state budget per node, sent + received (issue 13).
+const BUDGET_BYTES: f64 = 10_000.0;
+
+fn env_f64(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident memory of this process, in bytes (VmHWM).
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// One row, run in this process: prints a tab-separated record for the parent.
+fn run_one(n: usize, design: &str) {
+    let wall_limit = Duration::from_secs_f64(env_f64("HEARSAY_BENCH_WALL_LIMIT_S", 60.0));
+    let link = LinkModel::default();
+    let mut sim = Sim::new(1, link);
+    let tree = design == "tree";
+    if !tree {
+        sim.timing = Timing::flooding();
+        sim.lazy_push = false;
+    }
+    sim.random_graph(n, 4);
+    let wall = Instant::now();
+    let mut over_wall = false;
+    let result = sim.run_until_checked_every(
+        "every node has a route to every other",
+        Duration::from_secs(120),
+        Duration::from_millis(100),
+        &mut |s| {
+            if wall.elapsed() > wall_limit {
+                over_wall = true;
+                return true;
+            }
+            s.all_routes_known()
+        },
+    );
+    let converge_wall = wall.elapsed();
+    let took = match result {
+        Ok(took) if !over_wall => took,
+        Ok(_) => {
+            println!("ROW\tover\t{}\t{}", converge_wall.as_secs_f64(), peak_rss());
+            return;
+        }
+        Err(e) => {
+            println!("ROW\tfailed\t{e}");
+            return;
+        }
+    };
+    let steady = if tree { TREE_STEADY } else { FLOODING_STEADY };
+    // One lap of refreshes first would not change a stationary rate; the first refresh after start is drawn over a
+    // whole period, so the rate is the steady one from the start.
+    let before = sim.traffic;
+    let steady_wall = Instant::now();
+    sim.run_for(steady);
+    let steady_wall = steady_wall.elapsed();
+    let d = sim.traffic.since(&before);
+    let per = |x: u64| x as f64 / n as f64 / steady.as_secs_f64();
+    let newcomer = if tree {
+        let joined = sim.add_node("newcomer");
+        for k in 0..4 {
+            sim.connect(joined, (k * n / 4 + 7) % n);
+        }
+        let key = sim.nodes[joined].key();
+        match sim.run_until_checked_every(
+            "the newcomer is routable from every node",
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+            &mut |s| (0..n).all(|i| s.nodes[i].gossip.next_hop(&key).is_some()),
+        ) {
+            Ok(t) => format!("{:.2} s", t.as_secs_f64()),
+            Err(_) => "> 30 s".into(),
+        }
+    } else {
+        String::new()
+    };
+    println!(
+        "ROW\tok\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        took.as_secs_f64(),
+        converge_wall.as_secs_f64(),
+        steady_wall.as_secs_f64(),
+        peak_rss(),
+        per(d.datagrams),
+        per(d.bytes),
+        newcomer,
+        sim.longest_route_hops(),
+    );
+}
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--one") {
+        let n = args[1].parse().expect("a size");
+        run_one(n, &args[2]);
+        return;
+    }
     let sizes: Vec<usize> = {
-        let given: Vec<usize> = std::env::args()
-            .skip(1)
-            .filter_map(|a| a.parse().ok())
-            .collect();
+        let given: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
         if given.is_empty() {
-            vec![100, 1000, 10_000]
+            vec![1000, 2000, 5000, 10_000]
         } else {
             given
         }
     };
-    let wall_limit = Duration::from_secs(
-        std::env::var("HEARSAY_BENCH_WALL_LIMIT_S")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60),
-    );
-    let link = LinkModel::default();
-    let round = (link.min_latency + link.max_latency) / 2;
+    let rss_limit = env_f64("HEARSAY_BENCH_RSS_LIMIT_GB", 8.0) * 1e9;
+    let me = std::env::current_exe().expect("own path");
     println!(
-        "\n## Gossip convergence (simulator, random graph of degree ~4, {round:?} per round)\n"
+        "\n## Gossip upkeep and convergence (simulator, random graph of average degree 4; anchor: flooding, the previous design)\n"
     );
     println!(
-        "| N | virtual time | rounds | log2 N + ln N | ratio | longest route (hops) | wall time | datagrams /node/s | bytes /node/s | target |"
+        "| N | design | converged (virtual) | wall: converge | wall: steady state | peak RSS | datagrams sent /node/s | bytes sent /node/s | bytes sent+received /node/s | vs flooding | newcomer routable everywhere | longest route | target |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    // Bytes of RSS per route entry (N² entries), from the largest size run so far: the projection for the next.
+    let mut per_entry: Option<f64> = None;
     for n in sizes {
-        let bound = (n as f64).log2() + (n as f64).ln();
-        let target = match n {
-            1000 => "≤ 25 rounds",
-            10_000 => "wall < 60 s",
-            _ => "",
-        };
-        let wall = Instant::now();
-        let mut sim = Sim::new(1, link);
-        sim.random_graph(n, 4);
-        let mut over_wall = false;
-        let result = sim.run_until_checked_every(
-            "every node has a route to every other",
-            Duration::from_secs(120),
-            // Checked every virtual millisecond, so the wall-time limit is noticed soon on big networks.
-            Duration::from_millis(1),
-            &mut |s| {
-                if wall.elapsed() > wall_limit {
-                    over_wall = true;
-                    return true; // stop; reported below as not finished
+        let mut flooding_bytes = None;
+        for design in ["flooding", "tree"] {
+            let target = match (n, design) {
+                (10_000, "tree") => "< 60 s, ≤ 8 GB, ≤ 10 KB/s",
+                (_, "tree") => "≤ 10 KB/s; newcomer ≤ 2 s",
+                _ => "",
+            };
+            if let Some(b) = per_entry {
+                let projected = b * (n * n) as f64;
+                if projected > rss_limit {
+                    println!(
+                        "| {n} | {design} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | {target} |",
+                        projected / 1e9,
+                        b,
+                        rss_limit / 1e9
+                    );
+                    continue;
                 }
-                s.all_routes_known()
-            },
-        );
-        let converged_wall = wall.elapsed();
-        match result {
-            Ok(took) if !over_wall => {
-                let rounds = took.as_secs_f64() / round.as_secs_f64();
-                let before = sim.traffic;
-                sim.run_for(STEADY);
-                let per_node_s = |x: u64| x as f64 / n as f64 / STEADY.as_secs_f64();
-                println!(
-                    "| {n} | {took:.2?} | {rounds:.1} | {bound:.1} | {:.2}× | {} | {converged_wall:.1?} | {:.1} | {:.0} | {target} |",
-                    rounds / bound,
-                    sim.longest_route_hops(),
-                    per_node_s(sim.traffic.datagrams - before.datagrams),
-                    per_node_s(sim.traffic.bytes - before.bytes),
-                );
             }
-            Ok(_) => println!(
-                "| {n} | not finished: over the {wall_limit:?} wall-time limit | | {bound:.1} | | | > {wall_limit:?} | | | {target} |"
-            ),
-            Err(e) => println!(
-                "| {n} | not converged: {e} | | {bound:.1} | | | {converged_wall:.1?} | | | {target} |"
-            ),
+            let out = Command::new(&me)
+                .args(["--one", &n.to_string(), design])
+                .output()
+                .expect("run one row");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let Some(row) = text.lines().find(|l| l.starts_with("ROW\t")) else {
+                println!(
+                    "| {n} | {design} | crashed: {} | | | | | | | | | | {target} |",
+                    out.status
+                );
+                continue;
+            };
+            let f: Vec<&str> = row.split('\t').collect();
+            match f[1] {
+                "ok" => {
+                    let num = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
+                    let rss = num(5);
+                    per_entry = Some(rss / (n * n) as f64);
+                    let sent = num(7);
+                    let both = 2.0 * sent;
+                    let ratio = match (design, flooding_bytes) {
+                        ("tree", Some(fl)) => format!("{:.3}×", both / fl),
+                        _ => "1×".into(),
+                    };
+                    if design == "flooding" {
+                        flooding_bytes = Some(both);
+                    }
+                    let verdict = if design == "tree" && both > BUDGET_BYTES {
+                        " (over budget)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "| {n} | {design} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {target} |",
+                        num(2),
+                        num(3),
+                        num(4),
+                        rss / 1e9,
+                        num(6),
+                        sent,
+                        both,
+                        f[8],
+                        f[9],
+                    );
+                }
+                "over" => println!(
+                    "| {n} | {design} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | {target} |",
+                    f[2].parse::<f64>().unwrap_or(0.0),
+                    f[3].parse::<f64>().unwrap_or(0.0) / 1e9
+                ),
+                _ => println!(
+                    "| {n} | {design} | not converged: {} | | | | | | | | | | {target} |",
+                    f.get(2).unwrap_or(&"")
+                ),
+            }
         }
     }
 }

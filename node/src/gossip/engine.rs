@@ -104,13 +104,13 @@ impl Default for Timing {
     /// [`RetryPolicy::deadline`] and it is shown unreachable (see `docs/SCALING.md`).
     fn default() -> Self {
         Self {
-            anti_entropy: Duration::from_secs(5),
+            anti_entropy: Duration::from_secs(10),
             route_period: Duration::from_secs(600),
             route_lifetime: Duration::from_secs(900),
             forget_routes_after: Duration::from_secs(600),
             peer_silence: Duration::from_secs(15),
             keepalive: Duration::from_secs(3),
-            lazy_delay: Duration::from_secs(1),
+            lazy_delay: Duration::from_secs(2),
             // Signaling is interactive: retry soon (a 10-hop round trip is well under 500 ms) and often. Routes live
             // 15 minutes, so trying is how a dead node is found out: with nothing acknowledged after 8 s its user is
             // shown unreachable, while the retries go on to the deadline (lossy paths take a while).
@@ -138,6 +138,9 @@ impl Timing {
     }
 }
 
+/// A duplicate of a rumor from an origin first heard of this recently does not prune its sender: newcomers'
+/// first announcements are flooded, and their duplicates say nothing about the tree.
+const NEWCOMER_FLOOD: Duration = Duration::from_secs(10);
 /// Pages of a full status sync sent to a new peer per housekeeping tick: 8 × 56 origins a second walks a table of
 /// 10 000 in about 22 s (the peer answers each page with what it lacks and with a page of its own where it knows
 /// more), ~7 KB/s of statuses while it lasts.
@@ -958,6 +961,9 @@ impl Gossip {
     fn on_rumors(&mut self, now: Instant, from: SocketAddr, rumors: Vec<Rumor>) {
         let mut fresh = Vec::new();
         let mut restored = Vec::new();
+        // Origins we had never heard of: flooded to every peer rather than pushed along the tree, so a user who
+        // just joined is reachable everywhere in the time a flood takes (joins are rare; refreshes are not).
+        let mut newcomers = Vec::new();
         // A rumor we already had, come the long way round: this link is redundant for the broadcast tree. (Not when
         // ours came straight from its origin, which tells every neighbour directly, tree or not.)
         let mut redundant = false;
@@ -991,6 +997,10 @@ impl Gossip {
                 .offer(now, rumor, from, |s| verify_route(check.as_ref(), s));
             if matches!(verdict, Offer::Duplicate | Offer::Old)
                 && rumor.hops > 0
+                && self
+                    .routes
+                    .get(&origin)
+                    .is_some_and(|e| now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD)
                 && self.routes.get(&origin).and_then(|e| e.path).is_some_and(
                     |p| matches!(p, Path::Via { next_hop, hops } if next_hop != from && hops > 1),
                 )
@@ -1001,6 +1011,7 @@ impl Gossip {
                 repeated = true;
             }
             match verdict {
+                Offer::Newer if held.is_none() => newcomers.push(origin),
                 Offer::Newer => fresh.push(origin),
                 Offer::Restored => restored.push(origin.prefix()),
                 Offer::Rerouted | Offer::Duplicate => {}
@@ -1040,15 +1051,20 @@ impl Gossip {
         if !corrections.is_empty() {
             self.send_rumors(now, from, corrections);
         }
-        if !fresh.is_empty() || repeated || !self.config.lazy_push {
+        let news = !fresh.is_empty() || !newcomers.is_empty();
+        if news || repeated || !self.config.lazy_push {
             // Acknowledge news with our status for exactly these origins: a sender pushing many (a newcomer's first
             // sync) paces itself on these. (Flooding acknowledged every batch.)
             let ack = self.routes.status_listed(&listed, now);
             self.send_packet(now, from, &Packet::Status(ack));
         }
+        if !newcomers.is_empty() {
+            self.forward(now, &newcomers, from, true);
+        }
         if !fresh.is_empty() {
-            self.forward(now, &fresh, from);
-        } else if redundant && self.config.lazy_push && self.peers.set_eager(&from, false) {
+            self.forward(now, &fresh, from, false);
+        }
+        if !news && redundant && self.config.lazy_push && self.peers.set_eager(&from, false) {
             self.send_packet(now, from, &Packet::Prune);
         }
         if !restored.is_empty() && self.config.lazy_push {
@@ -1212,15 +1228,15 @@ impl Gossip {
         }
     }
 
-    /// Passes news on: the whole rumors to the peers on the tree (all of them when flooding), an announcement of
-    /// them to the others. Never back to `except`, the peer they came from.
-    fn forward(&mut self, now: Instant, origins: &[PublicKey], except: SocketAddr) {
+    /// Passes news on: the whole rumors to the peers on the tree (to all of them when flooding, or when `flood`),
+    /// an announcement of them to the others. Never back to `except`, the peer they came from.
+    fn forward(&mut self, now: Instant, origins: &[PublicKey], except: SocketAddr, flood: bool) {
         let mut lazy = Vec::new();
         for peer in self.peers.gossip_candidates() {
             if peer == except {
                 continue;
             }
-            if !self.config.lazy_push || self.peers.is_eager(&peer) {
+            if flood || !self.config.lazy_push || self.peers.is_eager(&peer) {
                 self.pending
                     .entry(peer)
                     .or_default()

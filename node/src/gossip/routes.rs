@@ -76,6 +76,8 @@ pub struct RouteEntry {
     updates: Bucket,
     /// The peer that first told us of this origin (for making room fairly when the table is full).
     introduced_by: Option<SocketAddr>,
+    /// When we first heard of this origin.
+    pub first_heard: Instant,
 }
 
 impl RouteEntry {
@@ -146,6 +148,7 @@ impl RouteTable {
                 expires: now,
                 updates: Bucket::full(update_rate, now),
                 introduced_by: None,
+                first_heard: now,
             },
         );
         Self {
@@ -309,6 +312,7 @@ impl RouteTable {
                     unreachable: false,
                     updates,
                     introduced_by: Some(from),
+                    first_heard: now,
                 },
             );
             *self.introduced.entry(from).or_default() += 1;

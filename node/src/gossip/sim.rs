@@ -191,6 +191,8 @@ pub struct Sim {
     pub timing: Timing,
     /// Hop limit every node added from now on gets.
     pub hop_limit: u8,
+    /// Dissemination every node added from now on uses (see `Config::lazy_push`; false: the previous design).
+    pub lazy_push: bool,
     pub nodes: Vec<SimNode>,
     pub traffic: Traffic,
     /// Traffic sent to each of these addresses, counted when it leaves the sender (see [`Sim::watch`]).
@@ -216,6 +218,7 @@ impl Sim {
             link,
             timing: Timing::default(),
             hop_limit: hearsay_shared::gossip::DEFAULT_HOP_LIMIT,
+            lazy_push: true,
             nodes: Vec::new(),
             traffic: Traffic::default(),
             watched: HashMap::new(),
@@ -253,6 +256,7 @@ impl Sim {
         config.addrs = vec![addr];
         config.timing = self.timing;
         config.hop_limit = self.hop_limit;
+        config.lazy_push = self.lazy_push;
         let gossip = Gossip::new(
             self.now,
             identity.clone(),
