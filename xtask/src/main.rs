@@ -240,6 +240,8 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             "--bin",
             "bench_overlay",
             "--bin",
+            "bench_idle",
+            "--bin",
             "bench_relay",
             "--bin",
             "udp_load",
@@ -258,6 +260,15 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     if wanted("overlay") {
         say!("private messages across 5 hops of real nodes");
         tools::run_checked(Command::new(release.join("bench_overlay")).env("HEARSAY_BIN", &node))?;
+        say!("idle upkeep of 30 real nodes beside the simulator's");
+        tools::run_checked(
+            Command::new(release.join("bench_idle"))
+                .env("HEARSAY_BIN", &node)
+                .env(
+                    "HEARSAY_BENCH_GOSSIP",
+                    release.join("examples/bench_gossip"),
+                ),
+        )?;
     }
     if wanted("calls") {
         say!("call set-up and file transfer between two Chromiums");
