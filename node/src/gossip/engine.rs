@@ -433,10 +433,6 @@ const GRAFT_RETRY: Duration = Duration::from_secs(1);
 const MAX_GRAFTS: u8 = 6;
 /// Bound of the announced rumors waited for.
 const MAX_WANTED: usize = 4_096;
-/// News is announced to at most this many of the peers off the tree (random ones). Plumtree announces to all of
-/// them; with pushes acknowledged and retried, two chances to mend a broken tree measured enough, and the
-/// announcements are the largest part of the upkeep after the rumors themselves.
-const LAZY_FANOUT: usize = usize::MAX;
 /// Most peers remembered as having announced one rumor.
 const MAX_ANNOUNCERS: usize = 4;
 
@@ -1069,7 +1065,13 @@ impl Gossip {
         }
         if !restored.is_empty() && self.config.lazy_push {
             // Peers that lost the route when we did get it back from us: an announcement is enough (they ask).
-            self.announce_lazily(now, &restored, Some(from), true);
+            let others: Vec<SocketAddr> = self
+                .peers
+                .gossip_candidates()
+                .into_iter()
+                .filter(|p| *p != from)
+                .collect();
+            self.announce_to(now, others, &restored);
         }
     }
 
@@ -1245,21 +1247,8 @@ impl Gossip {
                 lazy.push(peer);
             }
         }
-        if !lazy.is_empty() {
-            let prefixes: Vec<KeyPrefix> = origins.iter().map(PublicKey::prefix).collect();
-            let lazy: Vec<SocketAddr> = lazy
-                .choose_multiple(&mut self.rng, LAZY_FANOUT)
-                .copied()
-                .collect();
-            for peer in lazy {
-                self.lazy_pending
-                    .entry(peer)
-                    .or_default()
-                    .extend_from_slice(&prefixes);
-            }
-            self.lazy_flush_at
-                .get_or_insert(now + self.config.timing.lazy_delay);
-        }
+        let prefixes: Vec<KeyPrefix> = origins.iter().map(PublicKey::prefix).collect();
+        self.announce_to(now, lazy, &prefixes);
         if self.flush_at.is_none() && !self.pending.is_empty() {
             self.flush_at = Some(now + self.config.batch_delay);
         }
@@ -1268,27 +1257,20 @@ impl Gossip {
         }
     }
 
-    /// Announces these origins (our status for them) to every peer but `except` (`all`), after the lazy delay.
-    fn announce_lazily(
-        &mut self,
-        now: Instant,
-        prefixes: &[KeyPrefix],
-        except: Option<SocketAddr>,
-        all: bool,
-    ) {
-        for peer in self.peers.gossip_candidates() {
-            if Some(peer) == except || (!all && self.peers.is_eager(&peer)) {
-                continue;
-            }
+    /// Announces these origins (our status for them) to `peers`, after the lazy delay (one status per peer for
+    /// everything announced meanwhile).
+    fn announce_to(&mut self, now: Instant, peers: Vec<SocketAddr>, prefixes: &[KeyPrefix]) {
+        if peers.is_empty() || prefixes.is_empty() {
+            return;
+        }
+        for peer in peers {
             self.lazy_pending
                 .entry(peer)
                 .or_default()
                 .extend_from_slice(prefixes);
         }
-        if !self.lazy_pending.is_empty() {
-            self.lazy_flush_at
-                .get_or_insert(now + self.config.timing.lazy_delay);
-        }
+        self.lazy_flush_at
+            .get_or_insert(now + self.config.timing.lazy_delay);
     }
 
     /// Sends every batch of rumors for the tree that is waiting.

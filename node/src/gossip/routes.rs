@@ -570,37 +570,25 @@ impl RouteTable {
 
     /// Our status for exactly these origins (the acknowledgement of a batch of rumors, or the answer to one).
     pub fn status_listed(&self, origins: &[KeyPrefix], now: Instant) -> Status {
-        let mut entries: Vec<StatusEntry> = origins
-            .iter()
-            .filter_map(|prefix| {
-                let (_, entry) = self.by_prefix(*prefix)?;
-                Some(StatusEntry {
-                    origin: *prefix,
-                    seq: self.reported_seq(entry, now),
-                    hops: reported_hops(entry),
-                })
-            })
-            .collect();
-        entries.sort_by_key(|e| e.origin);
-        entries.dedup_by_key(|e| e.origin);
-        Status {
-            scope: StatusScope::Listed,
-            entries,
-        }
+        self.listed(origins, now, false)
     }
 
     /// Like [`RouteTable::status_listed`], but an origin we do not know is listed too, at sequence number 0: the
     /// answer to an announcement, asking for whatever it announced that we lack.
     pub fn status_wanted(&self, origins: &[KeyPrefix], now: Instant) -> Status {
+        self.listed(origins, now, true)
+    }
+
+    fn listed(&self, origins: &[KeyPrefix], now: Instant, unknown_too: bool) -> Status {
         let mut entries: Vec<StatusEntry> = origins
             .iter()
-            .map(|prefix| {
+            .filter_map(|prefix| {
                 let entry = self.by_prefix(*prefix).map(|(_, entry)| entry);
-                StatusEntry {
+                (entry.is_some() || unknown_too).then(|| StatusEntry {
                     origin: *prefix,
                     seq: entry.map_or(0, |entry| self.reported_seq(entry, now)),
                     hops: entry.map_or(NO_ROUTE, reported_hops),
-                }
+                })
             })
             .collect();
         entries.sort_by_key(|e| e.origin);
