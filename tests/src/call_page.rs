@@ -85,26 +85,29 @@ impl Person {
         self.click(&css).await
     }
 
-    /// Waits for an element and clicks it.
+    /// Waits for an element and clicks it. The page re-renders as it likes, so an element found may be replaced
+    /// before the click lands (WebDriver: "stale element"); the click is then tried again on the new one.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         wait_until(
             &format!("{css} on {}'s page", self.node.name),
             LIMIT,
             || async {
-                match self.browser.client.find(Locator::Css(css)).await {
-                    Ok(el) => Ok(el.is_enabled().await?),
-                    Err(_) => Ok(false),
+                let Ok(el) = self.browser.client.find(Locator::Css(css)).await else {
+                    return Ok(false);
+                };
+                let clicked = match el.is_enabled().await {
+                    Ok(true) => el.click().await,
+                    Ok(false) => return Ok(false),
+                    Err(e) => Err(e),
+                };
+                match clicked {
+                    Ok(()) => Ok(true),
+                    Err(e) if is_stale(&e) => Ok(false),
+                    Err(e) => Err(e.into()),
                 }
             },
         )
-        .await?;
-        self.browser
-            .client
-            .find(Locator::Css(css))
-            .await?
-            .click()
-            .await?;
-        Ok(())
+        .await
     }
 
     /// Where the call is, as the page shows it: `idle`, `ringing_out`, `ringing_in`, `connecting`, `in_call`, or
@@ -146,6 +149,16 @@ impl Person {
             .unwrap_or(0))
     }
 
+    /// Width over height of the video this page decodes now (0 before the first frame). Tells a camera from a
+    /// shared screen by shape, not size: under load the sender scales its video down, keeping the shape.
+    pub async fn frame_shape(&self) -> anyhow::Result<f64> {
+        let (w, h) = (
+            self.stat("frame-width").await?,
+            self.stat("frame-height").await?,
+        );
+        Ok(if h == 0 { 0.0 } else { w as f64 / h as f64 })
+    }
+
     /// Waits until remote video frames are decoded and audio packets arrive, and then keep coming.
     pub async fn wait_media_flowing(&self) -> anyhow::Result<()> {
         let who = &self.node.name;
@@ -184,6 +197,17 @@ impl Person {
         .await
         .map(drop)
     }
+}
+
+/// Whether WebDriver refused because the element was replaced since it was found.
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(e, fantoccini::error::CmdError::Standard(w)
+        if w.error == fantoccini::error::ErrorStatus::StaleElementReference)
+}
+
+/// Whether two [`Person::frame_shape`]s are the same picture shape.
+pub fn same_shape(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.05
 }
 
 /// Two gossip-linked nodes with a page each, `b` peered with `a`; `args_a`/`args_b` are extra node flags (e.g.

@@ -1,5 +1,5 @@
-//! The end-to-end harness: real `hearsay` processes on loopback and real headless Chromium, driven through
-//! chromedriver.
+//! The end-to-end harness: real `hearsay` processes on loopback and real headless browsers (Chromium through
+//! chromedriver, Firefox ESR through geckodriver).
 //!
 //! - [`Node`] starts the `hearsay` binary (built on first use with `cargo build -p hearsay-node`) on a free port
 //!   with a temporary data dir as its working directory, and reads its page URL from stdout. Its STUN and TURN
@@ -8,8 +8,8 @@
 //!   SIGTERM; [`Node::restart`] starts it again on the same port and data dir.
 //! - [`require_tool`] finds a third-party program (coturn's `turnutils_*`, stund's `stun`) or fails with how to
 //!   install it — tests never skip silently.
-//! - [`Browser`] starts chromedriver and one Chromium session with the flags that work headless and offline
-//!   (fake media devices, self-signed certificates accepted).
+//! - [`Browser`] starts one Chromium or Firefox session behind its own driver, with the flags and preferences that
+//!   work headless and offline (fake media devices, self-signed certificates accepted); see [`browser`].
 //! - [`wait_until`] polls a condition with a bound instead of sleeping a fixed time.
 //!
 //! Screenshots go to `artifacts/` at the repo root (or `$HEARSAY_ARTIFACTS`).
@@ -21,13 +21,18 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use fantoccini::{Client, ClientBuilder, Locator};
+
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub use fantoccini;
 
+pub mod browser;
+pub use browser::{Browser, BrowserKind};
+
 pub mod call_page;
+
+pub mod files;
 
 pub mod gossip_peer;
 
@@ -50,7 +55,7 @@ pub const AUTO_ACCEPT: &str = "--testing-auto-accept";
 pub const RELAY_ONLY: &str = "--testing-relay-only";
 
 /// How long a node may take to print its URL, and a browser to start.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
@@ -362,193 +367,6 @@ impl Node {
     }
 }
 
-/// Chromium flags that work headless, offline and as root; see ../shared/TOOLCHAIN.md.
-const CHROMIUM_ARGS: &[&str] = &[
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--auto-select-desktop-capture-source=Entire screen",
-    "--ignore-certificate-errors",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--window-size=1280,800",
-    "--autoplay-policy=no-user-gesture-required",
-];
-
-/// One headless Chromium session behind its own chromedriver.
-pub struct Browser {
-    pub client: Client,
-    _driver: Child,
-    /// For a browser in a testbed host's namespace: the bridge from this process to its chromedriver.
-    _forward: Option<netbed::Forward>,
-    profile: tempfile::TempDir,
-}
-
-impl Browser {
-    /// A browser with fake camera and microphone that grants the page access to both.
-    pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with(true, None).await
-    }
-
-    /// A browser (fake camera and microphone allowed) running inside network namespace `netns`, as on a testbed
-    /// host: its chromedriver listens inside the namespace and is reached through a [`netbed::Forward`].
-    pub async fn start_in_namespace(netns: &str) -> anyhow::Result<Self> {
-        Self::start_with(true, Some(netns)).await
-    }
-
-    /// A browser whose profile blocks the camera (the microphone is still allowed), as when a person denies
-    /// camera access: getUserMedia with video fails with NotAllowedError.
-    pub async fn start_without_camera() -> anyhow::Result<Self> {
-        Self::start_with(false, None).await
-    }
-
-    async fn start_with(camera_allowed: bool, netns: Option<&str>) -> anyhow::Result<Self> {
-        let chromium = which("chromium").or_else(|| which("chromium-browser")).context(
-            "Chromium is not installed: `cargo xtask test` installs it (apt-get install chromium chromium-driver)",
-        )?;
-        let chromedriver = which("chromedriver").context(
-            "chromedriver is not installed: `cargo xtask test` installs it (apt-get install chromium-driver)",
-        )?;
-        let port = free_port();
-        let mut command = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(chromedriver);
-                c
-            }
-            None => Command::new(chromedriver),
-        };
-        let driver = command
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting chromedriver")?;
-        let forward = match netns {
-            Some(ns) => Some(netbed::Forward::start(ns, port)?),
-            None => None,
-        };
-        let webdriver = format!(
-            "http://127.0.0.1:{}",
-            forward.as_ref().map_or(port, |f| f.port)
-        );
-        let profile = tempfile::Builder::new()
-            .prefix("hearsay-chromium-")
-            .tempdir()?;
-        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        // Content settings: 1 allows, 2 blocks. The fake-UI flag would grant everything, so it goes when the
-        // camera is to be blocked.
-        let prefs = if camera_allowed {
-            serde_json::json!({})
-        } else {
-            args.retain(|a| a != "--use-fake-ui-for-media-stream");
-            serde_json::json!({
-                "profile.default_content_setting_values.media_stream_camera": 2,
-                "profile.default_content_setting_values.media_stream_mic": 1,
-            })
-        };
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert("acceptInsecureCerts".into(), true.into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": chromium, "args": args, "prefs": prefs }),
-        );
-        // fantoccini's TLS stack brings both of rustls' crypto providers into the build, so rustls cannot pick one
-        // by itself: choose ring, the one the node uses. A second install in the same process is a harmless no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = ClientBuilder::rustls()?;
-        builder.capabilities(caps);
-        let deadline = Instant::now() + START_TIMEOUT;
-        let client = loop {
-            match builder.connect(&webdriver).await {
-                Ok(client) => break client,
-                Err(_) if Instant::now() < deadline => {
-                    pause_before_retry().await;
-                }
-                Err(err) => bail!("could not open a Chromium session through chromedriver: {err}"),
-            }
-        };
-        // Scripts bound their own waits (and say what they waited for); WebDriver's 30 s default would cut the
-        // longer ones short with a bare "script timeout".
-        client
-            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
-                Some(Duration::from_secs(90)),
-                Some(Duration::from_secs(60)),
-                None,
-            ))
-            .await?;
-        Ok(Self {
-            client,
-            _driver: driver,
-            _forward: forward,
-            profile,
-        })
-    }
-
-    /// Text of the first element matching `css`, or `None` if there is none.
-    pub async fn text(&self, css: &str) -> anyhow::Result<Option<String>> {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(el) => Ok(Some(el.text().await?)),
-            Err(e) if e.is_no_such_element() => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// An attribute of the first element matching `css`, or `None` if there is no such element or attribute.
-    pub async fn attr(&self, css: &str, attr: &str) -> anyhow::Result<Option<String>> {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(el) => Ok(el.attr(attr).await?),
-            Err(e) if e.is_no_such_element() => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// A string on the command line of every process of this browser (its unique profile dir).
-    pub fn profile_marker(&self) -> String {
-        format!("--user-data-dir={}", self.profile.path().display())
-    }
-
-    /// Saves a screenshot of the page as `artifacts/<name>.png` and returns its path.
-    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let png = self.client.screenshot().await?;
-        let path = artifacts_dir().join(format!("{name}.png"));
-        std::fs::write(&path, png)?;
-        Ok(path)
-    }
-
-    pub async fn close(self) -> anyhow::Result<()> {
-        self.client.clone().close().await?;
-        Ok(())
-    }
-}
-
-impl Drop for Browser {
-    /// chromedriver does not take its Chromium down when it is killed, so a test that fails before `close` would
-    /// leave a browser running. Every process of this browser has the unique profile dir on its command line.
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("pkill")
-            .stdout(std::process::Stdio::null())
-            .args(["-f", "--"])
-            .arg(format!("--user-data-dir={}", self.profile.path().display()))
-            .status();
-    }
-}
-
-/// chromedriver needs a moment before it listens; the session request is retried after this pause.
-async fn pause_before_retry() {
-    tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
 /// A socket address the node printed; an unspecified IP (0.0.0.0, ::) becomes loopback, where tests reach it.
 fn printed_addr(text: &str) -> anyhow::Result<SocketAddr> {
     let mut addr: SocketAddr = text
@@ -570,7 +388,7 @@ pub fn require_tool(program: &str, package: &str) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

@@ -4,111 +4,17 @@
 
 use std::time::Duration;
 
-use hearsay_tests::call_page::{LIMIT, Person, call_connected};
+use hearsay_tests::call_page::{LIMIT, Person, call_connected, same_shape};
 use hearsay_tests::fantoccini::Locator;
+use hearsay_tests::files::{downloaded_sha256, make_file, offer_files, transfer_state};
 use hearsay_tests::{AUTO_ACCEPT, Node, wait_for, wait_until};
-use sha2::{Digest, Sha256};
-
-/// A file of `len` deterministic pseudo-random bytes in a temp dir; returns (path, sha256 hex).
-fn make_file(
-    dir: &std::path::Path,
-    name: &str,
-    len: usize,
-    seed: u64,
-) -> (std::path::PathBuf, String) {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut data = Vec::with_capacity(len);
-    while data.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
-    data.truncate(len);
-    let path = dir.join(name);
-    std::fs::write(&path, &data).expect("temp dir is writable");
-    (path, hex::encode(Sha256::digest(&data)))
-}
-
-/// SHA-256 of what the page's download link for incoming transfer `id` holds, computed in the browser. The link
-/// must be a download of plain bytes: a file a peer sent never renders on the page's origin.
-async fn downloaded_sha256(p: &Person, id: &str) -> anyhow::Result<String> {
-    let script = r#"
-        const [id, done] = [arguments[0], arguments[arguments.length - 1]];
-        const a = document.querySelector(`li.transfer[data-direction="in"][data-id="${id}"] a.download`);
-        if (!a) { done({error: "no download link"}); return; }
-        let type = null;
-        fetch(a.href).then(r => r.blob()).then(b => { type = b.type; return b.arrayBuffer(); })
-          .then(b => crypto.subtle.digest("SHA-256", b)).then(h => {
-            done({sha: Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, "0")).join(""),
-                  type, download: a.getAttribute("download")});
-        }).catch(e => done({error: String(e)}));
-    "#;
-    // A fetch that fails is tried again (at most twice more) and reported: once in CI the browser answered a
-    // finished 20 MB download with "Failed to fetch", not reproduced since; a broken download fails every try.
-    let mut tries = 0;
-    let r = loop {
-        tries += 1;
-        let r = p
-            .browser
-            .client
-            .execute_async(script, vec![id.into()])
-            .await?;
-        match r.get("error") {
-            Some(e) if tries < 3 => eprintln!("fetching download {id} failed (try {tries}): {e}"),
-            _ => break r,
-        }
-    };
-    anyhow::ensure!(
-        r["type"] == "application/octet-stream"
-            && r["download"].as_str().is_some_and(|d| !d.is_empty()),
-        "a received file must be a download of bytes: {r}"
-    );
-    r["sha"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("{r}"))
-}
-
-async fn offer_files(p: &Person, paths: &[&std::path::Path]) -> anyhow::Result<()> {
-    let input = p.browser.client.find(Locator::Css("#file-input")).await?;
-    let list = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    input.send_keys(&list).await?;
-    Ok(())
-}
-
-async fn transfer_state(p: &Person, dir: &str, id: &str) -> anyhow::Result<Option<String>> {
-    p.browser
-        .attr(
-            &format!(r#"li.transfer[data-direction="{dir}"][data-id="{id}"]"#),
-            "data-state",
-        )
-        .await
-}
-
-/// Width over height of the video `p` decodes now (0 before the first frame). Told apart by shape, not size: under
-/// load the sender scales its video down, keeping the shape.
-async fn frame_shape(p: &Person) -> anyhow::Result<f64> {
-    let (w, h) = (p.stat("frame-width").await?, p.stat("frame-height").await?);
-    Ok(if h == 0 { 0.0 } else { w as f64 / h as f64 })
-}
-
-fn same_shape(a: f64, b: f64) -> bool {
-    (a - b).abs() < 0.05
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() -> anyhow::Result<()>
 {
     let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     b.wait_media_flowing().await?;
-    let camera = frame_shape(&b).await?;
+    let camera = b.frame_shape().await?;
     anyhow::ensure!(camera > 0.0, "bob decodes no video from alice's camera");
     eprintln!("camera frames are {camera:.3} wide for 1 high");
     a.click("#toggle-screen").await?;
@@ -120,7 +26,7 @@ async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() 
         "bob to decode frames of another shape (the screen)",
         LIMIT,
         || async {
-            let shape = frame_shape(&b).await?;
+            let shape = b.frame_shape().await?;
             Ok(shape != 0.0 && !same_shape(shape, camera))
         },
     )
@@ -135,7 +41,7 @@ async fn screen_sharing_switches_the_track_and_back_without_dropping_the_call() 
         || async {
             Ok((
                 b.browser.text("#peer-sharing").await?.is_some(),
-                frame_shape(&b).await?,
+                b.frame_shape().await?,
             ))
         },
         |&(sharing, shape)| !sharing && same_shape(shape, camera),

@@ -85,7 +85,7 @@ fn run_task() -> anyhow::Result<()> {
 fn build_release(test_packages: bool, extra: &[&str]) -> anyhow::Result<std::path::PathBuf> {
     let tools = tools::Tools::ensure_page_tools()?;
     if test_packages {
-        tools::ensure_test_packages()?;
+        tools::ensure_test_tools()?;
     }
     page::build(&tools)?;
     let mut args = vec![
@@ -119,7 +119,7 @@ fn run(node_args: &[String]) -> anyhow::Result<()> {
 
 fn test(cargo_test_args: &[String]) -> anyhow::Result<()> {
     let tools = tools::Tools::ensure_page_tools()?;
-    tools::ensure_test_packages()?;
+    tools::ensure_test_tools()?;
     page::build(&tools)?;
     // The suite starts the node binary; build it first so its compile time is not charged to a test's timeout.
     say!("building the node");

@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 const TRUNK_VERSION: &str = "0.21.14";
 /// cargo-fuzz, for `cargo xtask fuzz`; 0.13.2 builds here with `--locked`.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// geckodriver, Firefox's WebDriver server, built from its crate (nothing downloaded at run time).
+const GECKODRIVER_VERSION: &str = "0.37.1";
 /// The npm `binaryen` package: Debian's wasm-opt is too old for current rustc output.
 const BINARYEN_VERSION: &str = "132.0.0";
 /// Debian packages the test suite and benchmarks use: a real browser, real third-party STUN/TURN programs, and
@@ -17,6 +19,8 @@ const BINARYEN_VERSION: &str = "132.0.0";
 const TEST_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    // The cross-browser tests: Debian's Firefox ESR (its version is the distribution's; tests print it).
+    ("firefox-esr", "firefox-esr"),
     ("turnutils_uclient", "coturn"),
     ("stun", "stun-client"),
     ("ip", "iproute2"),
@@ -198,8 +202,15 @@ fn ensure_wasm_opt() -> anyhow::Result<PathBuf> {
     Ok(bin_dir)
 }
 
+/// What the suite and the benchmarks drive besides the page tools: the Debian packages of [`TEST_PACKAGES`] and
+/// geckodriver.
+pub fn ensure_test_tools() -> anyhow::Result<()> {
+    ensure_test_packages()?;
+    ensure_cargo_tool("geckodriver", "geckodriver", GECKODRIVER_VERSION, true)
+}
+
 /// Installs the Debian packages of [`TEST_PACKAGES`] that are missing (as root), or says what to install.
-pub fn ensure_test_packages() -> anyhow::Result<()> {
+fn ensure_test_packages() -> anyhow::Result<()> {
     let missing: Vec<&str> = TEST_PACKAGES
         .iter()
         .filter(|(bin, _)| which(bin).is_none())

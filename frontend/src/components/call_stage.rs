@@ -72,6 +72,9 @@ pub fn call_stage(props: &CallStageProps) -> Html {
                             if call.peer_screen_on {
                                 <span id="peer-sharing" class="muted">{ "is sharing their screen" }</span>
                             }
+                            if !call.peer_mic_on {
+                                <span id="peer-muted" class="muted">{ "is muted" }</span>
+                            }
                             if view.phase == Phase::Reconnecting {
                                 <span id="call-duration" class="muted reconnecting" role="status">
                                     { "Reconnecting…" }
