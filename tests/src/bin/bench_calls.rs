@@ -1,5 +1,6 @@
-//! Benchmarks of calls between two real Chromiums on loopback, each page on its own node, signaling over gossip.
-//! Run by `cargo xtask bench` (release node through `HEARSAY_BIN`); prints markdown tables.
+//! Benchmarks of calls between two real browsers on loopback (two Chromiums, and Firefox ↔ Chromium), each page on
+//! its own node, signaling over gossip. Run by `cargo xtask bench` (release node through `HEARSAY_BIN`); prints
+//! markdown tables.
 //!
 //! - **Call set-up**: click Call (the callee auto-accepts) → first remote video frame presented on the caller's
 //!   screen, 10 calls, direct (the two nodes are peers) and over 3 gossip hops (A–X–Y–B). Anchor: the same
@@ -9,12 +10,15 @@
 //! - **File throughput**: one 200 MB file A → B, with the peak memory of both browsers' largest process. Anchor: a
 //!   bare data channel between two RTCPeerConnections in one page, same 64 KiB messages and backpressure, bytes
 //!   counted and dropped.
+//! - **Firefox ↔ Chromium**: the same direct set-up (Firefox calling a fresh Chromium each time, and Chromium calling
+//!   a fresh Firefox) and the same file from Firefox to Chromium, beside the one-page anchor measured in Firefox.
+//!   Firefox's content processes do not carry the profile dir on their command line, so its memory is not shown.
 
 use std::time::{Duration, Instant};
 
 use hearsay_tests::call_page::{Person, call_connected};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::{AUTO_ACCEPT, Browser, Node, wait_until};
+use hearsay_tests::{AUTO_ACCEPT, Browser, BrowserKind, Node, wait_until};
 
 const CALLS: usize = 10;
 const FILE_MIB: usize = 200;
@@ -194,8 +198,9 @@ async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<f64>> {
     for i in 0..CALLS {
         if i > 0 {
             let Person { node, browser } = b;
+            let kind = browser.kind;
             drop(browser);
-            b = Person::open_in(node, Browser::start().await?).await?;
+            b = Person::open_in(node, Browser::start_kind(kind).await?).await?;
         }
         times.push(one_call(a, &b).await?);
     }
@@ -232,6 +237,18 @@ async fn main() -> anyhow::Result<()> {
     let hops = set_up_times(&a, b).await?;
     drop((a, x, y));
 
+    let (a, b) = pair_in(BrowserKind::Firefox, BrowserKind::Chromium).await?;
+    let mut local = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        local.push(one_local_call(&a).await?);
+    }
+    let (ff_anchor, ff_anchor_min, ff_anchor_max) = summary(local);
+    let firefox_calls = set_up_times(&a, b).await?;
+    drop(a);
+    let (a, b) = pair_in(BrowserKind::Chromium, BrowserKind::Firefox).await?;
+    let chromium_calls_firefox = set_up_times(&a, b).await?;
+    drop(a);
+
     println!(
         "\n## Call set-up (click Call → first remote frame on the caller's screen, callee auto-accepts, {CALLS} calls)\n"
     );
@@ -242,6 +259,16 @@ async fn main() -> anyhow::Result<()> {
     );
     row("direct (nodes are peers)", direct, anchor);
     row("3 gossip hops (A–X–Y–B)", hops, anchor);
+    println!(
+        "| anchor in Firefox: two peer connections in one page | {ff_anchor:.0} | {ff_anchor_min:.0} | {ff_anchor_max:.0} | {:.2}× | |",
+        ff_anchor / anchor
+    );
+    row("direct, Firefox calls Chromium", firefox_calls, anchor);
+    row(
+        "direct, Chromium calls Firefox",
+        chromium_calls_firefox,
+        anchor,
+    );
 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("200mb.bin");
@@ -257,29 +284,11 @@ async fn main() -> anyhow::Result<()> {
         rss_kib(&a.browser.profile_marker(), "VmRSS:"),
         rss_kib(&b.browser.profile_marker(), "VmRSS:"),
     );
-    let input = a.browser.client.find(Locator::Css("#file-input")).await?;
-    input.send_keys(&path.display().to_string()).await?;
-    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
-        .await?;
-    let started = Instant::now();
-    wait_until(
-        "the 200 MB file to arrive",
-        Duration::from_secs(600),
-        || async {
-            Ok(b.browser
-                .attr(
-                    r#"li.transfer[data-direction="in"][data-id="0"]"#,
-                    "data-state",
-                )
-                .await?
-                .as_deref()
-                == Some("done"))
-        },
-    )
-    .await?;
-    let secs = started.elapsed().as_secs_f64();
+    let secs = send_file(&a, &b, &path).await?;
     let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
-    println!("\n## File transfer ({FILE_MIB} MiB, A → B, two Chromiums on loopback)\n");
+    println!(
+        "\n## File transfer ({FILE_MIB} MiB, A → B, on loopback; A and B are Chromium unless a row says otherwise)\n"
+    );
     println!(
         "| path | MB/s | ratio to anchor | seconds | RSS A before → peak (MiB) | RSS B before → peak (MiB) | target |"
     );
@@ -300,5 +309,57 @@ async fn main() -> anyhow::Result<()> {
         mib(rss_before.1),
         mib(rss_kib(&b.browser.profile_marker(), "VmHWM:")),
     );
+    drop((a, b));
+
+    let (a, b) = pair_in(BrowserKind::Firefox, BrowserKind::Chromium).await?;
+    a.call(&b, "video").await?;
+    a.wait_phase("in_call").await?;
+    b.wait_phase("in_call").await?;
+    let ff_anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
+    let secs = send_file(&a, &b, &path).await?;
+    let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
+    println!(
+        "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {ff_anchor_mb_s:.1} | {:.2}× | | | | |",
+        ff_anchor_mb_s / anchor_mb_s
+    );
+    println!(
+        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {secs:.1} | | | ≥ 0.95× the anchor |",
+        mb_s / anchor_mb_s,
+    );
     Ok(())
+}
+
+/// Alice's node and page in `alice_in`, Bob's (peered with hers, answering by himself) in `bob_in`.
+async fn pair_in(alice_in: BrowserKind, bob_in: BrowserKind) -> anyhow::Result<(Person, Person)> {
+    let a = Node::start_gossip("alice", &[]).await?;
+    let b = Node::start_gossip_with("bob", &[&a], &[AUTO_ACCEPT]).await?;
+    Ok((
+        Person::open_in(a, Browser::start_kind(alice_in).await?).await?,
+        Person::open_in(b, Browser::start_kind(bob_in).await?).await?,
+    ))
+}
+
+/// Seconds from `b` accepting the file at `path` that `a` offers (transfer 0) until `b` has it all.
+async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Result<f64> {
+    let input = a.browser.client.find(Locator::Css("#file-input")).await?;
+    input.send_keys(&path.display().to_string()).await?;
+    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
+        .await?;
+    let started = Instant::now();
+    wait_until(
+        "the 200 MB file to arrive",
+        Duration::from_secs(600),
+        || async {
+            Ok(b.browser
+                .attr(
+                    r#"li.transfer[data-direction="in"][data-id="0"]"#,
+                    "data-state",
+                )
+                .await?
+                .as_deref()
+                == Some("done"))
+        },
+    )
+    .await?;
+    Ok(started.elapsed().as_secs_f64())
 }
