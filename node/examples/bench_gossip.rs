@@ -114,8 +114,9 @@ fn run_one(n: usize, design: &str) {
     } else {
         String::new()
     };
+    let (longer, routes) = sim.routes_longer_than(hearsay_shared::gossip::DEFAULT_HOP_LIMIT);
     println!(
-        "ROW\tok\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        "ROW\tok\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         took.as_secs_f64(),
         converge_wall.as_secs_f64(),
         steady_wall.as_secs_f64(),
@@ -124,6 +125,7 @@ fn run_one(n: usize, design: &str) {
         per(d.bytes),
         newcomer,
         sim.longest_route_hops(),
+        format!("{:.2} %", 100.0 * longer as f64 / routes.max(1) as f64),
     );
 }
 
@@ -148,9 +150,10 @@ fn main() {
         "\n## Gossip upkeep and convergence (simulator, random graph of average degree 4; anchor: flooding, the previous design)\n"
     );
     println!(
-        "| N | design | converged (virtual) | wall: converge | wall: steady state | peak RSS | datagrams sent /node/s | bytes sent /node/s | bytes sent+received /node/s | vs flooding | newcomer routable everywhere | longest route | target |"
+        "| N | design | converged (virtual) | wall: converge | wall: steady state | peak RSS | datagrams sent /node/s | bytes sent /node/s | bytes sent+received /node/s | vs flooding | newcomer routable everywhere | longest route | routes over the hop limit ({}) | target |",
+        hearsay_shared::gossip::DEFAULT_HOP_LIMIT
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     // Bytes of RSS per route entry (N² entries), from the largest size run so far: the projection for the next.
     let mut per_entry: Option<f64> = None;
     for n in sizes {
@@ -165,7 +168,7 @@ fn main() {
                 let projected = b * (n * n) as f64;
                 if projected > rss_limit {
                     println!(
-                        "| {n} | {design} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | {target} |",
+                        "| {n} | {design} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | | {target} |",
                         projected / 1e9,
                         b,
                         rss_limit / 1e9
@@ -180,7 +183,7 @@ fn main() {
             let text = String::from_utf8_lossy(&out.stdout);
             let Some(row) = text.lines().find(|l| l.starts_with("ROW\t")) else {
                 println!(
-                    "| {n} | {design} | crashed: {} | | | | | | | | | | {target} |",
+                    "| {n} | {design} | crashed: {} | | | | | | | | | | | {target} |",
                     out.status
                 );
                 continue;
@@ -206,7 +209,7 @@ fn main() {
                         ""
                     };
                     println!(
-                        "| {n} | {design} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {target} |",
+                        "| {n} | {design} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {} | {target} |",
                         num(2),
                         num(3),
                         num(4),
@@ -216,15 +219,16 @@ fn main() {
                         both,
                         f[8],
                         f[9],
+                        f[10],
                     );
                 }
                 "over" => println!(
-                    "| {n} | {design} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | {target} |",
+                    "| {n} | {design} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | | {target} |",
                     f[2].parse::<f64>().unwrap_or(0.0),
                     f[3].parse::<f64>().unwrap_or(0.0) / 1e9
                 ),
                 _ => println!(
-                    "| {n} | {design} | not converged: {} | | | | | | | | | | {target} |",
+                    "| {n} | {design} | not converged: {} | | | | | | | | | | | {target} |",
                     f.get(2).unwrap_or(&"")
                 ),
             }

@@ -271,7 +271,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         )?;
     }
     if wanted("calls") {
-        say!("call set-up and file transfer between two Chromiums");
+        say!("call set-up and file transfer between two Chromiums, and Firefox <-> Chromium");
         tools::run_checked(Command::new(release.join("bench_calls")).env("HEARSAY_BIN", &node))?;
     }
     if wanted("relay") {

@@ -1097,8 +1097,24 @@ impl Gossip {
             .map(|e| e.origin)
             .collect();
         self.withdraw(now, &lost, Some(from));
-        for e in &status.entries {
-            self.routes.heard_hops(e.origin, e.seq, e.hops, from);
+        // A shorter path heard is passed on: routes learned along the broadcast tree are as long as the tree's
+        // branches (36 hops at 1 000 nodes, past the hop limit), and a status reaches only one peer, so without
+        // this only the neighbours of a node on a short path ever learned of it. Each origin's hop count only
+        // falls until its next announcement, which bounds what this sends.
+        let shorter: Vec<KeyPrefix> = status
+            .entries
+            .iter()
+            .filter(|e| self.routes.heard_hops(e.origin, e.seq, e.hops, from))
+            .map(|e| e.origin)
+            .collect();
+        if !shorter.is_empty() && self.config.lazy_push {
+            let others: Vec<SocketAddr> = self
+                .peers
+                .gossip_candidates()
+                .into_iter()
+                .filter(|p| *p != from)
+                .collect();
+            self.announce_to(now, others, &shorter);
         }
         let cmp = self.routes.compare(&status, from, now);
         if !cmp.to_send.is_empty() {

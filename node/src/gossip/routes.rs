@@ -463,28 +463,30 @@ impl RouteTable {
 
     /// `peer` holds the same announcement of `origin`, `hops` away (from its status): a shorter way there than
     /// ours becomes our path (ours an alternate), a longer one an alternate. A lost or expired route is not
-    /// restored this way (the rumor itself restores it).
-    pub fn heard_hops(&mut self, origin: KeyPrefix, seq: u64, hops: u8, peer: SocketAddr) {
+    /// restored this way (the rumor itself restores it). Returns whether our path got shorter (the engine tells
+    /// its other peers, so shorter paths spread as in distance-vector routing).
+    pub fn heard_hops(&mut self, origin: KeyPrefix, seq: u64, hops: u8, peer: SocketAddr) -> bool {
         if hops == NO_ROUTE {
-            return;
+            return false;
         }
         let range = PublicKey(prefix_bound(origin, 0))..=PublicKey(prefix_bound(origin, 0xff));
         let Some((_, entry)) = self.entries.range_mut(range).next() else {
-            return;
+            return false;
         };
         let Some(Path::Via {
             next_hop,
             hops: ours,
         }) = entry.path
         else {
-            return;
+            return false;
         };
         if seq != entry.seq() || entry.expired || next_hop == peer {
-            return;
+            return false;
         }
         let theirs = hops.saturating_add(1);
         entry.alternates.retain(|(hop, _)| *hop != peer);
-        if theirs < ours {
+        let shorter = theirs < ours;
+        if shorter {
             entry.alternates.push((next_hop, ours));
             entry.path = Some(Path::Via {
                 next_hop: peer,
@@ -496,6 +498,7 @@ impl RouteTable {
         }
         entry.alternates.sort_by_key(|(_, hops)| *hops);
         entry.alternates.truncate(MAX_ALTERNATES);
+        shorter
     }
 
     /// `peer` reports a lower sequence number for `origin` than ours: it lost the route. If it was our next hop, our

@@ -639,6 +639,20 @@ impl Sim {
             .unwrap_or(0)
     }
 
+    /// How many routes the live nodes hold to users, and how many of them are longer than `limit` hops (a private
+    /// message sent with hop limit `limit` along such a route dies on the way).
+    pub fn routes_longer_than(&self, limit: u8) -> (usize, usize) {
+        let hops = self
+            .nodes
+            .iter()
+            .filter(|n| n.alive)
+            .flat_map(|n| n.gossip.users())
+            .filter_map(|u| u.hops);
+        hops.fold((0, 0), |(longer, all), h| {
+            (longer + usize::from(h > limit), all + 1)
+        })
+    }
+
     /// Whether every live node has a route to every other live node.
     pub fn all_routes_known(&self) -> bool {
         let all: Vec<usize> = (0..self.nodes.len()).collect();
