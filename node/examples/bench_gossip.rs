@@ -116,7 +116,7 @@ fn run_one(n: usize, design: &str) {
     };
     let (longer, routes) = sim.routes_longer_than(hearsay_shared::gossip::DEFAULT_HOP_LIMIT);
     println!(
-        "ROW\tok\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        "ROW\tok\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2} %",
         took.as_secs_f64(),
         converge_wall.as_secs_f64(),
         steady_wall.as_secs_f64(),
@@ -125,7 +125,7 @@ fn run_one(n: usize, design: &str) {
         per(d.bytes),
         newcomer,
         sim.longest_route_hops(),
-        format!("{:.2} %", 100.0 * longer as f64 / routes.max(1) as f64),
+        100.0 * longer as f64 / routes.max(1) as f64,
     );
 }
 
