@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hearsay_node::gossip::Timing;
-use hearsay_node::gossip::sim::{LinkModel, Sim};
+use hearsay_node::gossip::sim::{LinkModel, Sim, Traffic};
 
 const TREE_STEADY: Duration = Duration::from_secs(300);
 const FLOODING_STEADY: Duration = Duration::from_secs(20);
@@ -96,6 +96,14 @@ fn run_one(n: usize, design: &str) {
     let steady_wall = steady_wall.elapsed();
     let d = sim.traffic.since(&before);
     let per = |x: u64| x as f64 / n as f64 / steady.as_secs_f64();
+    // Where the bytes go (seen when a row is run by hand: `bench_gossip --one N tree`).
+    for (kind, (datagrams, bytes)) in Traffic::KINDS.iter().zip(d.by_kind) {
+        eprintln!(
+            "{kind:>10}: {:6.2} datagrams, {:7.1} bytes sent /node/s",
+            per(datagrams),
+            per(bytes)
+        );
+    }
     let newcomer = if tree {
         let joined = sim.add_node("newcomer");
         for k in 0..4 {
