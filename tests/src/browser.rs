@@ -1,5 +1,5 @@
-//! A real browser for page tests: headless Chromium behind chromedriver, or headless Firefox ESR behind
-//! geckodriver, both with fake camera and microphone, the node's self-signed certificate accepted, and nothing
+//! A real browser for page tests: headless Chromium behind chromedriver, or Firefox ESR behind geckodriver on a
+//! virtual X display of its own (Xvfb: headless Firefox cannot share a screen), both with fake camera and microphone, the node's self-signed certificate accepted, and nothing
 //! fetched from anywhere but the pages a test opens (see ../shared/TOOLCHAIN.md for why each flag or preference is
 //! there). Tests drive either through the same [`Browser`]; only [`Browser::start_with`] knows which is which.
 
@@ -47,9 +47,10 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--window-size=1280,800",
     "--autoplay-policy=no-user-gesture-required",
-    // Names resolve to nothing but loopback (pages are opened at 127.0.0.1): Chromium otherwise asks DNS for its Google
-    // services even with the background flags above.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+    // Google's service names (and the default search engine's) resolve to nothing: Chromium otherwise asks DNS for
+    // them even with the background flags above. Not `MAP *`: that rule takes IP literals too, and TURN over TCP
+    // to a literal address then fails.
+    "--host-resolver-rules=MAP *.google.com ~NOTFOUND , MAP *.googleapis.com ~NOTFOUND , MAP *.gstatic.com ~NOTFOUND , MAP *.gvt1.com ~NOTFOUND , MAP *.duckduckgo.com ~NOTFOUND",
 ];
 
 /// Firefox preferences: fake devices granted without a prompt, media that plays without a gesture, host ICE
@@ -102,11 +103,73 @@ fn firefox_prefs(camera_allowed: bool) -> serde_json::Value {
     })
 }
 
-/// One headless browser session behind its own WebDriver server (chromedriver or geckodriver).
+/// An X server of its own (Xvfb) for one Firefox: headless Firefox has no screen to share (its getDisplayMedia
+/// answers NotFoundError), while Firefox on a virtual display shares that display like a person's monitor.
+struct VirtualDisplay {
+    xvfb: Child,
+    number: u32,
+    /// `:N`, for `DISPLAY`.
+    name: String,
+}
+
+impl Drop for VirtualDisplay {
+    /// A killed X server leaves its lock file and socket behind: remove them with it.
+    fn drop(&mut self) {
+        let _ = self.xvfb.start_kill();
+        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.number));
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.number));
+    }
+}
+
+impl VirtualDisplay {
+    async fn start() -> anyhow::Result<Self> {
+        let xvfb = which("Xvfb").context(
+            "Xvfb is not installed: `cargo xtask test` installs it (apt-get install xvfb)",
+        )?;
+        // A display number nobody holds (X servers take a lock file per display): from a base of this process's
+        // own, one further for each display it starts, so sessions started side by side never race for one.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let base = 100 + std::process::id() % 800;
+        let number = (0..100)
+            .map(|_| base + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 100)
+            .find(|n| !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists())
+            .context("no free X display number")?;
+        let name = format!(":{number}");
+        let mut child = Command::new(xvfb)
+            .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting Xvfb")?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !socket.exists() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "Xvfb {name} did not start listening"
+            );
+            pause_before_retry().await;
+        }
+        // The socket may be another server's that took the number meanwhile: then ours has exited.
+        if let Some(status) = child.try_wait()? {
+            bail!("Xvfb {name} exited ({status}): the display was taken");
+        }
+        Ok(Self {
+            xvfb: child,
+            number,
+            name,
+        })
+    }
+}
+
+/// One browser session behind its own WebDriver server (chromedriver or geckodriver).
 pub struct Browser {
     pub client: Client,
     pub kind: BrowserKind,
     _driver: Child,
+    /// Firefox's X server; dropped after the driver (fields drop in order), so the browser goes first.
+    _display: Option<VirtualDisplay>,
     /// For a browser in a testbed host's namespace: the bridge from this process to its driver.
     _forward: Option<netbed::Forward>,
     profile: tempfile::TempDir,
@@ -151,6 +214,10 @@ impl Browser {
             BrowserKind::Chromium => chromium_session(&profile, camera_allowed)?,
             BrowserKind::Firefox => firefox_session(&profile, camera_allowed)?,
         };
+        let display = match kind {
+            BrowserKind::Firefox => Some(VirtualDisplay::start().await?),
+            BrowserKind::Chromium => None,
+        };
         let mut command = match netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -159,6 +226,9 @@ impl Browser {
             }
             None => Command::new(&driver_path),
         };
+        if let Some(display) = &display {
+            command.env("DISPLAY", &display.name);
+        }
         match kind {
             BrowserKind::Chromium => command.arg(format!("--port={port}")),
             // geckodriver lets the system pick each Firefox's Marionette port; its BiDi port (unused here) would be
@@ -210,13 +280,14 @@ impl Browser {
             ))
             .await?;
         if kind == BrowserKind::Firefox {
-            // Headless Firefox starts with a small window; the page's layout tests assume the same size as Chromium.
+            // The page's layout is tested at Chromium's window size.
             client.set_window_size(1280, 800).await?;
         }
         Ok(Self {
             client,
             kind,
             _driver: driver,
+            _display: display,
             _forward: forward,
             profile,
         })
@@ -334,11 +405,8 @@ fn firefox_session(
         .context(
             "geckodriver is not installed: `cargo xtask test` installs it (cargo install geckodriver)",
         )?;
-    let args = vec![
-        "-headless".to_string(),
-        "-profile".to_string(),
-        profile.path().display().to_string(),
-    ];
+    // Not `-headless`: Firefox runs on a virtual display of its own (see [`VirtualDisplay`]).
+    let args = vec!["-profile".to_string(), profile.path().display().to_string()];
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "firefox".into());
     caps.insert("acceptInsecureCerts".into(), true.into());

@@ -21,6 +21,8 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("chromedriver", "chromium-driver"),
     // The cross-browser tests: Debian's Firefox ESR (its version is the distribution's; tests print it).
     ("firefox-esr", "firefox-esr"),
+    // A virtual display for Firefox: headless Firefox has no screen to share.
+    ("Xvfb", "xvfb"),
     ("turnutils_uclient", "coturn"),
     ("stun", "stun-client"),
     ("ip", "iproute2"),
