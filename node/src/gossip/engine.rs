@@ -661,7 +661,10 @@ impl Gossip {
                             Packet::Status(status) => self.on_status(now, from, status, false),
                             Packet::Graft(status) => self.on_status(now, from, status, true),
                             Packet::Prune => {
+                                // It had what we pushed from elsewhere: no acknowledgement will come, and pushing
+                                // again would only repeat the duplicate.
                                 self.peers.set_eager(&from, false);
+                                self.unacked.retain(|(peer, _), _| *peer != from);
                             }
                             Packet::Private(msg) => self.on_private(now, from, msg),
                             Packet::Challenge(_) | Packet::Response(_) => {}
@@ -965,6 +968,8 @@ impl Gossip {
         let mut redundant = false;
         // A rumor we hold through this very peer, sent again: our acknowledgement was lost, so it is due again.
         let mut repeated = false;
+        // Anything we already held: its sender waits for an acknowledgement, or a Prune.
+        let mut duplicate = false;
         let mut listed = Vec::with_capacity(rumors.len());
         let check = &self.check;
         let mut corrections = Vec::new();
@@ -1005,6 +1010,9 @@ impl Gossip {
             }
             if verdict == Offer::Duplicate && self.routes.next_hop(&origin) == Some(from) {
                 repeated = true;
+            }
+            if matches!(verdict, Offer::Duplicate | Offer::Old) {
+                duplicate = true;
             }
             match verdict {
                 Offer::Newer if held.is_none() => newcomers.push(origin),
@@ -1048,9 +1056,13 @@ impl Gossip {
             self.send_rumors(now, from, corrections);
         }
         let news = !fresh.is_empty() || !newcomers.is_empty();
-        if news || repeated || !self.config.lazy_push {
-            // Acknowledge news with our status for exactly these origins: a sender pushing many (a newcomer's first
-            // sync) paces itself on these. (Flooding acknowledged every batch.)
+        let prune =
+            !news && redundant && self.config.lazy_push && self.peers.set_eager(&from, false);
+        // Acknowledge news with our status for exactly these origins: a sender pushing many (a newcomer's first
+        // sync) paces itself on these. A duplicate is acknowledged too unless it prunes the link (a Prune ends the
+        // sender's retries): unanswered, a push was repeated up to MAX_PUSHES times. (Flooding acknowledged every
+        // batch.)
+        if news || repeated || (duplicate && !prune) || !self.config.lazy_push {
             let ack = self.routes.status_listed(&listed, now);
             self.send_packet(now, from, &Packet::Status(ack));
         }
@@ -1060,7 +1072,7 @@ impl Gossip {
         if !fresh.is_empty() {
             self.forward(now, &fresh, from, false);
         }
-        if !news && redundant && self.config.lazy_push && self.peers.set_eager(&from, false) {
+        if prune {
             self.send_packet(now, from, &Packet::Prune);
         }
         if !restored.is_empty() && self.config.lazy_push {
