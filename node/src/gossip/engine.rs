@@ -1075,15 +1075,9 @@ impl Gossip {
         if prune {
             self.send_packet(now, from, &Packet::Prune);
         }
-        if !restored.is_empty() && self.config.lazy_push {
+        if self.config.lazy_push {
             // Peers that lost the route when we did get it back from us: an announcement is enough (they ask).
-            let others: Vec<SocketAddr> = self
-                .peers
-                .gossip_candidates()
-                .into_iter()
-                .filter(|p| *p != from)
-                .collect();
-            self.announce_to(now, others, &restored);
+            self.announce_to_all_but(now, from, &restored);
         }
     }
 
@@ -1119,14 +1113,8 @@ impl Gossip {
             .filter(|e| self.routes.heard_hops(e.origin, e.seq, e.hops, from))
             .map(|e| e.origin)
             .collect();
-        if !shorter.is_empty() && self.config.lazy_push {
-            let others: Vec<SocketAddr> = self
-                .peers
-                .gossip_candidates()
-                .into_iter()
-                .filter(|p| *p != from)
-                .collect();
-            self.announce_to(now, others, &shorter);
+        if self.config.lazy_push {
+            self.announce_to_all_but(now, from, &shorter);
         }
         let cmp = self.routes.compare(&status, from, now);
         if !cmp.to_send.is_empty() {
@@ -1348,6 +1336,20 @@ impl Gossip {
             }
         }
         self.send_rumors(now, target, rumors);
+    }
+
+    /// Announces these origins to every peer but `from` (the one we learned them from).
+    fn announce_to_all_but(&mut self, now: Instant, from: SocketAddr, prefixes: &[KeyPrefix]) {
+        if prefixes.is_empty() {
+            return;
+        }
+        let others: Vec<SocketAddr> = self
+            .peers
+            .gossip_candidates()
+            .into_iter()
+            .filter(|p| *p != from)
+            .collect();
+        self.announce_to(now, others, prefixes);
     }
 
     /// Sends every waiting announcement: our status for those origins, which a peer lacking one answers with a
