@@ -5,13 +5,13 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
-use crate::{START_TIMEOUT, artifacts_dir, free_port, netbed, which};
+use crate::{START_TIMEOUT, artifacts_dir, free_port, netbed, wait_for, wait_until, which};
 
 /// Which browser a [`Browser`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,14 +143,10 @@ impl VirtualDisplay {
             .spawn()
             .context("starting Xvfb")?;
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        let deadline = Instant::now() + START_TIMEOUT;
-        while !socket.exists() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "Xvfb {name} did not start listening"
-            );
-            pause_before_retry().await;
-        }
+        wait_until(&format!("Xvfb {name} to listen"), START_TIMEOUT, || async {
+            Ok(socket.exists())
+        })
+        .await?;
         // The socket may be another server's that took the number meanwhile: then ours has exited.
         if let Some(status) = child.try_wait()? {
             bail!("Xvfb {name} exited ({status}): the display was taken");
@@ -256,20 +252,18 @@ impl Browser {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = ClientBuilder::rustls()?;
         builder.capabilities(caps);
-        let deadline = Instant::now() + START_TIMEOUT;
-        let client = loop {
-            match builder.connect(&webdriver).await {
-                Ok(client) => break client,
-                Err(_) if Instant::now() < deadline => {
-                    pause_before_retry().await;
-                }
-                Err(err) => bail!(
-                    "could not open a {} session through {}: {err}",
-                    kind.name(),
-                    driver_path.display()
-                ),
-            }
-        };
+        let client = wait_for(
+            &format!(
+                "a {} session through {}",
+                kind.name(),
+                driver_path.display()
+            ),
+            START_TIMEOUT,
+            // A driver needs a moment before it listens: the session request is retried until then.
+            || async { Ok(builder.connect(&webdriver).await?) },
+            |_| true,
+        )
+        .await?;
         // Scripts bound their own waits (and say what they waited for); WebDriver's 30 s default would cut the
         // longer ones short with a bare "script timeout".
         client
@@ -420,9 +414,4 @@ fn firefox_session(
         }),
     );
     Ok((geckodriver, caps))
-}
-
-/// A driver needs a moment before it listens; the session request is retried after this pause.
-async fn pause_before_retry() {
-    tokio::time::sleep(Duration::from_millis(100)).await;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::Locator;
 
-use crate::{AUTO_ACCEPT, Browser, Node, wait_for, wait_until};
+use crate::{AUTO_ACCEPT, Browser, BrowserKind, Node, wait_for, wait_until};
 
 /// Bound of every wait in a call: the ring timeout (30 s) plus room.
 pub const LIMIT: Duration = Duration::from_secs(40);
@@ -213,14 +213,37 @@ pub fn same_shape(a: f64, b: f64) -> bool {
 /// Two gossip-linked nodes with a page each, `b` peered with `a`; `args_a`/`args_b` are extra node flags (e.g.
 /// [`AUTO_ACCEPT`], [`RELAY_ONLY`]).
 pub async fn pair(args_a: &[&str], args_b: &[&str]) -> anyhow::Result<(Person, Person)> {
+    pair_in(BrowserKind::Chromium, BrowserKind::Chromium, args_a, args_b).await
+}
+
+/// As [`pair`], with Alice's page in `alice_in` and Bob's in `bob_in`.
+pub async fn pair_in(
+    alice_in: BrowserKind,
+    bob_in: BrowserKind,
+    args_a: &[&str],
+    args_b: &[&str],
+) -> anyhow::Result<(Person, Person)> {
     let a = Node::start_gossip_with("alice", &[], args_a).await?;
     let b = Node::start_gossip_with("bob", &[&a], args_b).await?;
-    Ok((Person::open(a).await?, Person::open(b).await?))
+    Ok((
+        Person::open_in(a, Browser::start_kind(alice_in).await?).await?,
+        Person::open_in(b, Browser::start_kind(bob_in).await?).await?,
+    ))
 }
 
 /// A pair already in a video call (alice called bob, who accepts by himself with [`AUTO_ACCEPT`] or by a click).
 pub async fn call_connected(args_a: &[&str], args_b: &[&str]) -> anyhow::Result<(Person, Person)> {
-    let (a, b) = pair(args_a, args_b).await?;
+    call_connected_in(BrowserKind::Chromium, BrowserKind::Chromium, args_a, args_b).await
+}
+
+/// As [`call_connected`], with Alice's page in `alice_in` and Bob's in `bob_in`.
+pub async fn call_connected_in(
+    alice_in: BrowserKind,
+    bob_in: BrowserKind,
+    args_a: &[&str],
+    args_b: &[&str],
+) -> anyhow::Result<(Person, Person)> {
+    let (a, b) = pair_in(alice_in, bob_in, args_a, args_b).await?;
     a.call(&b, "video").await?;
     if !args_b.contains(&AUTO_ACCEPT) {
         b.click("#accept-call").await?;

@@ -7,21 +7,18 @@
 
 use std::time::Duration;
 
-use hearsay_tests::call_page::{LIMIT, Person, same_shape};
+use hearsay_tests::call_page::{self, LIMIT, Person, same_shape};
 use hearsay_tests::fantoccini::Locator;
 use hearsay_tests::files::{downloaded_sha256, make_file, offer_files, transfer_state};
-use hearsay_tests::{Browser, BrowserKind, Node, RELAY_ONLY, wait_until};
+use hearsay_tests::{BrowserKind, RELAY_ONLY, wait_until};
 
-/// Alice's node and page in `alice_in`, Bob's (peered with hers) in `bob_in`; `args` are extra flags for both nodes.
+/// [`call_page::pair_in`] (`args` for both nodes), saying which browser runs each page.
 async fn pair_in(
     alice_in: BrowserKind,
     bob_in: BrowserKind,
     args: &[&str],
 ) -> anyhow::Result<(Person, Person)> {
-    let a = Node::start_gossip_with("alice", &[], args).await?;
-    let b = Node::start_gossip_with("bob", &[&a], args).await?;
-    let a = Person::open_in(a, Browser::start_kind(alice_in).await?).await?;
-    let b = Person::open_in(b, Browser::start_kind(bob_in).await?).await?;
+    let (a, b) = call_page::pair_in(alice_in, bob_in, args, args).await?;
     for p in [&a, &b] {
         eprintln!(
             "{}'s page runs in {}",

@@ -1156,13 +1156,16 @@ impl Gossip {
         if lost.is_empty() || !self.config.lazy_push {
             return;
         }
+        let statuses: Vec<Packet> = lost
+            .chunks(MAX_STATUS_ENTRIES)
+            .map(|chunk| Packet::Status(self.routes.status_listed(chunk, now)))
+            .collect();
         for peer in self.peers.gossip_candidates() {
             if Some(peer) == except {
                 continue;
             }
-            for chunk in lost.chunks(MAX_STATUS_ENTRIES) {
-                let status = self.routes.status_listed(chunk, now);
-                self.send_packet(now, peer, &Packet::Status(status));
+            for status in &statuses {
+                self.send_packet(now, peer, status);
             }
         }
     }
@@ -1238,9 +1241,9 @@ impl Gossip {
             self.wanted.remove(&prefix);
         }
         for (peer, prefixes) in regraft {
+            self.peers.set_eager(&peer, true);
             for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
                 let ask = self.routes.status_wanted(chunk, now);
-                self.peers.set_eager(&peer, true);
                 self.send_packet(now, peer, &Packet::Graft(ask));
             }
         }

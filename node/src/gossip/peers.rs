@@ -265,13 +265,6 @@ impl PeerTable {
         self.peers.get(addr).is_some_and(|p| p.eager)
     }
 
-    /// Starts (or restarts) a full status sync to `addr` from the first page.
-    pub fn start_sync(&mut self, addr: &SocketAddr) {
-        if let Some(peer) = self.peers.get_mut(addr) {
-            peer.sync_from = Some(KeyPrefix::MIN);
-        }
-    }
-
     /// The live peers with a sync under way, and where each one's next page starts.
     pub fn syncing(&self) -> Vec<(SocketAddr, KeyPrefix)> {
         self.peers

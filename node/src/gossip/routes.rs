@@ -176,8 +176,6 @@ impl RouteTable {
             .collect()
     }
 
-    /// Makes room for a new origin if the table is full, by forgetting the oldest tombstone. False if every entry
-    /// is a live route.
     /// Makes room for a new origin offered by `from`, if the table is full: the oldest tombstone goes, or else the
     /// newest origin of the peer that introduced the most (unless that is `from` itself, which is refused). So a
     /// peer making up keys fills at most the room others leave, and cannot shut out users introduced by others —
@@ -641,7 +639,6 @@ impl RouteTable {
             }
         }
         let mut to_send = Vec::new();
-        let mut in_sync = Vec::new();
         for (prefix, entry) in &ours {
             let their_seq = theirs.get(prefix).copied();
             let Some(path) = entry.path else { continue };
@@ -651,11 +648,7 @@ impl RouteTable {
                 continue; // split horizon
             }
             match their_seq {
-                Some(seq) if seq >= entry.seq() => {
-                    if seq == entry.seq() {
-                        in_sync.push(entry.signed.route.origin);
-                    }
-                }
+                Some(seq) if seq >= entry.seq() => {}
                 _ => to_send.push(Rumor {
                     signed: entry.signed.clone(),
                     hops: path.hops(),
@@ -663,7 +656,6 @@ impl RouteTable {
             }
         }
         to_send.sort_by_key(|r| r.signed.route.origin);
-        in_sync.sort();
         let mut behind: Vec<KeyPrefix> = theirs
             .iter()
             .filter(|(prefix, seq)| match ours.get(prefix) {
@@ -673,11 +665,7 @@ impl RouteTable {
             .map(|(prefix, _)| *prefix)
             .collect();
         behind.sort();
-        Comparison {
-            to_send,
-            in_sync,
-            behind,
-        }
+        Comparison { to_send, behind }
     }
 }
 
@@ -686,8 +674,6 @@ impl RouteTable {
 pub struct Comparison {
     /// Rumors the peer lacks.
     pub to_send: Vec<Rumor>,
-    /// Origins (with a live route here) where the peer holds exactly what we hold.
-    pub in_sync: Vec<PublicKey>,
     /// The origins where the peer holds something newer than we do (or that we do not know), sorted.
     pub behind: Vec<KeyPrefix>,
 }

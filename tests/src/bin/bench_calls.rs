@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use hearsay_tests::call_page::{Person, call_connected};
+use hearsay_tests::call_page::{Person, call_connected, call_connected_in, pair, pair_in};
 use hearsay_tests::fantoccini::Locator;
 use hearsay_tests::{AUTO_ACCEPT, Browser, BrowserKind, Node, wait_until};
 
@@ -152,6 +152,15 @@ async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Res
         .ok_or_else(|| anyhow::anyhow!("local channel failed: {r}"))
 }
 
+/// (median, min, max) of [`CALLS`] one-page calls in `p`'s browser: the set-up anchor.
+async fn local_set_up(p: &Person) -> anyhow::Result<(f64, f64, f64)> {
+    let mut local = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        local.push(one_local_call(p).await?);
+    }
+    Ok(summary(local))
+}
+
 /// (median, min, max).
 fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -218,14 +227,8 @@ fn row(path: &str, times: Vec<f64>, anchor: f64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let a = Node::start_gossip("alice", &[]).await?;
-    let b = Node::start_gossip_with("bob", &[&a], &[AUTO_ACCEPT]).await?;
-    let (a, b) = (Person::open(a).await?, Person::open(b).await?);
-    let mut local = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        local.push(one_local_call(&a).await?);
-    }
-    let (anchor, anchor_min, anchor_max) = summary(local);
+    let (a, b) = pair(&[], &[AUTO_ACCEPT]).await?;
+    let (anchor, anchor_min, anchor_max) = local_set_up(&a).await?;
     let direct = set_up_times(&a, b).await?;
     drop(a);
 
@@ -237,15 +240,23 @@ async fn main() -> anyhow::Result<()> {
     let hops = set_up_times(&a, b).await?;
     drop((a, x, y));
 
-    let (a, b) = pair_in(BrowserKind::Firefox, BrowserKind::Chromium).await?;
-    let mut local = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        local.push(one_local_call(&a).await?);
-    }
-    let (ff_anchor, ff_anchor_min, ff_anchor_max) = summary(local);
+    let (a, b) = pair_in(
+        BrowserKind::Firefox,
+        BrowserKind::Chromium,
+        &[],
+        &[AUTO_ACCEPT],
+    )
+    .await?;
+    let (ff_anchor, ff_anchor_min, ff_anchor_max) = local_set_up(&a).await?;
     let firefox_calls = set_up_times(&a, b).await?;
     drop(a);
-    let (a, b) = pair_in(BrowserKind::Chromium, BrowserKind::Firefox).await?;
+    let (a, b) = pair_in(
+        BrowserKind::Chromium,
+        BrowserKind::Firefox,
+        &[],
+        &[AUTO_ACCEPT],
+    )
+    .await?;
     let chromium_calls_firefox = set_up_times(&a, b).await?;
     drop(a);
 
@@ -311,10 +322,13 @@ async fn main() -> anyhow::Result<()> {
     );
     drop((a, b));
 
-    let (a, b) = pair_in(BrowserKind::Firefox, BrowserKind::Chromium).await?;
-    a.call(&b, "video").await?;
-    a.wait_phase("in_call").await?;
-    b.wait_phase("in_call").await?;
+    let (a, b) = call_connected_in(
+        BrowserKind::Firefox,
+        BrowserKind::Chromium,
+        &[],
+        &[AUTO_ACCEPT],
+    )
+    .await?;
     let ff_anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
     let secs = send_file(&a, &b, &path).await?;
     let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
@@ -327,16 +341,6 @@ async fn main() -> anyhow::Result<()> {
         mb_s / anchor_mb_s,
     );
     Ok(())
-}
-
-/// Alice's node and page in `alice_in`, Bob's (peered with hers, answering by himself) in `bob_in`.
-async fn pair_in(alice_in: BrowserKind, bob_in: BrowserKind) -> anyhow::Result<(Person, Person)> {
-    let a = Node::start_gossip("alice", &[]).await?;
-    let b = Node::start_gossip_with("bob", &[&a], &[AUTO_ACCEPT]).await?;
-    Ok((
-        Person::open_in(a, Browser::start_kind(alice_in).await?).await?,
-        Person::open_in(b, Browser::start_kind(bob_in).await?).await?,
-    ))
 }
 
 /// Seconds from `b` accepting the file at `path` that `a` offers (transfer 0) until `b` has it all.

@@ -87,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
     }
     iptables(&["-I", "OUTPUT", "-j", CHAIN])?;
     let before = counters()?;
+    // The measurement window itself, not a wait for something to happen: idle upkeep is bytes over a stretch of
+    // real time, and real processes have no virtual clock (the simulator's figure beside it is virtual time).
     tokio::time::sleep(IDLE).await;
     let after = counters()?;
     remove_chain();
