@@ -96,28 +96,90 @@ impl PeerExecutor {
         Ok(raw)
     }
 
-    /// Opens the camera and microphone beside the other effects, and reports MediaReady or MediaUnavailable.
+    /// Opens the camera and microphone beside the other effects: reports CameraReady as soon as the camera is open
+    /// (its picture can go out while the microphone still opens), then MediaReady or MediaUnavailable.
     pub fn acquire(&self, media: CallMedia) {
-        let this = self.clone();
         let session = self.parts.borrow().session;
+        // Asked for here, not when the task below first runs: the other effects of this turn (making the
+        // connection, answering) would go first and delay the camera.
+        let requested = rtc::request_capture(media);
+        let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let event = match rtc::acquire(media).await {
-                Ok(local) => {
-                    let mut parts = this.parts.borrow_mut();
-                    if parts.session != session {
-                        return; // the call ended meanwhile: dropping `local` stops the camera again
+            let (camera, microphone) = match requested {
+                Ok(pending) => pending,
+                Err(reason) => {
+                    return this.report.emit(RtcEvent::MediaUnavailable {
+                        wanted: media,
+                        reason,
+                    });
+                }
+            };
+            let camera = async {
+                let opened = rtc::opened_track(camera, media).await;
+                if let Ok(Some(track)) = &opened
+                    && this.keep_local(session, track)
+                {
+                    this.report.emit(RtcEvent::CameraReady);
+                    this.changed.emit(());
+                }
+                opened
+            };
+            let (camera, microphone) = futures::join!(camera, rtc::opened_track(microphone, media));
+            let event = match (camera, microphone) {
+                (Ok(_), Ok(microphone)) => {
+                    if let Some(track) = &microphone
+                        && !this.keep_local(session, track)
+                    {
+                        return;
                     }
-                    parts.local = local;
                     RtcEvent::MediaReady { sending: media }
                 }
-                Err(reason) => RtcEvent::MediaUnavailable {
-                    wanted: media,
-                    reason,
-                },
+                (camera, microphone) => {
+                    let reason = [&camera, &microphone]
+                        .into_iter()
+                        .find_map(|r| r.as_ref().err().cloned())
+                        .unwrap_or_default();
+                    // Whatever did open is closed again (the camera may already be in the call's stream).
+                    for track in [camera, microphone].into_iter().flatten().flatten() {
+                        track.stop();
+                    }
+                    let mut parts = this.parts.borrow_mut();
+                    if parts.session != session {
+                        return;
+                    }
+                    parts.local = None;
+                    RtcEvent::MediaUnavailable {
+                        wanted: media,
+                        reason,
+                    }
+                }
             };
             this.report.emit(event);
             this.changed.emit(());
         });
+    }
+
+    /// Adds an opened device's track to this call's local media; false (and the device closed again) if the call
+    /// ended meanwhile.
+    fn keep_local(&self, session: u64, track: &web_sys::MediaStreamTrack) -> bool {
+        let mut parts = self.parts.borrow_mut();
+        if parts.session != session {
+            track.stop();
+            return false;
+        }
+        if parts.local.is_none() {
+            match LocalMedia::new() {
+                Ok(local) => parts.local = Some(local),
+                Err(_) => {
+                    track.stop();
+                    return false;
+                }
+            }
+        }
+        if let Some(local) = &parts.local {
+            local.add(track);
+        }
+        true
     }
 
     /// Puts the camera and microphone on the transceivers.

@@ -4,7 +4,8 @@
 //! for signals through the node — and publishes a [`CallView`] whenever what a person would see changed.
 //!
 //! Effects run one at a time on one worker future, so an answer is always set before the candidates that follow
-//! it (the camera opens beside them: `AcquireMedia` only starts it). Components never reach in here: they
+//! it (the camera opens beside them: `AcquireMedia` only starts it); signals to the other side do not wait for
+//! them (see [`CallRuntime::take_effects`]). Components never reach in here: they
 //! dispatch [`CallAction`]s.
 
 use std::cell::{Cell, RefCell};
@@ -12,6 +13,8 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::{Interval, Timeout};
+use hearsay_shared::call::Signal;
+use hearsay_shared::gossip::PublicKey;
 use hearsay_shared::page::{ClientMsg, ServerMsg, UserDirectory};
 use yew::Callback;
 
@@ -224,13 +227,41 @@ impl CallRuntime {
         self.refresh();
     }
 
-    /// Moves new effects to the queue, starts the worker if idle, re-arms the timer, publishes the view.
+    /// Takes the machine's new effects: signals go out at once, in the order the machine made them; the rest wait
+    /// in the queue for the worker. A signal queued behind the browser's work (an answer being set, candidates
+    /// being added) reached the other side ~40 ms later, and the other side's DTLS waits for the answer. No signal
+    /// depends on browser work still queued: the machine makes each one from a result it was given.
+    fn take_effects(&self) {
+        let signals: Vec<_> = {
+            let mut state = self.shared.state.borrow_mut();
+            let mut signals = Vec::new();
+            while let Some(effect) = state.machine.poll_effect() {
+                match effect {
+                    Effect::Send { to, signal } => signals.push((to, signal)),
+                    other => state.queue.push_back(other),
+                }
+            }
+            signals
+        };
+        for (to, signal) in signals {
+            self.send_signal(to, signal);
+        }
+    }
+
+    fn send_signal(&self, to: PublicKey, signal: Signal) {
+        let msg = {
+            let mut state = self.shared.state.borrow_mut();
+            let live = state.machine.call().map(|c| c.id);
+            state.book.outgoing(to, &signal, live)
+        };
+        self.shared.send.emit(msg);
+    }
+
+    /// Takes new effects, starts the worker if idle, re-arms the timer, publishes the view.
     fn pump(&self) {
+        self.take_effects();
         let start_worker = {
             let mut state = self.shared.state.borrow_mut();
-            while let Some(effect) = state.machine.poll_effect() {
-                state.queue.push_back(effect);
-            }
             let start = !state.working && !state.queue.is_empty();
             state.working |= start;
             start
@@ -240,11 +271,9 @@ impl CallRuntime {
             wasm_bindgen_futures::spawn_local(async move {
                 while let Some(shared) = weak.upgrade() {
                     let runtime = CallRuntime { shared };
+                    runtime.take_effects();
                     let next = {
                         let mut state = runtime.shared.state.borrow_mut();
-                        while let Some(effect) = state.machine.poll_effect() {
-                            state.queue.push_back(effect);
-                        }
                         let next = state.queue.pop_front();
                         state.working = next.is_some();
                         next
@@ -277,14 +306,7 @@ impl CallRuntime {
     async fn execute(&self, effect: Effect) {
         let s = &self.shared;
         match effect {
-            Effect::Send { to, signal } => {
-                let msg = {
-                    let mut state = s.state.borrow_mut();
-                    let live = state.machine.call().map(|c| c.id);
-                    state.book.outgoing(to, &signal, live)
-                };
-                s.send.emit(msg);
-            }
+            Effect::Send { to, signal } => self.send_signal(to, signal),
             Effect::StartSession => {
                 s.chat.reset();
                 s.files.reset();

@@ -134,6 +134,9 @@ pub enum RtcEvent {
     MediaReady {
         sending: CallMedia,
     },
+    /// The camera is open ahead of the rest of the media (MediaReady or MediaUnavailable follows): its picture can
+    /// be sent now.
+    CameraReady,
     /// `wanted` could not be had (denied, no device…).
     MediaUnavailable {
         wanted: CallMedia,
@@ -165,14 +168,15 @@ pub enum Effect {
     /// A new call begins: its chat, transfers and notices start empty.
     StartSession,
     /// Get camera/microphone for `media`, beside the other effects (the call does not wait for it); answer with
-    /// MediaReady or MediaUnavailable.
+    /// CameraReady as soon as the camera is open, then MediaReady or MediaUnavailable.
     AcquireMedia(CallMedia),
     /// Make the RTCPeerConnection with these ICE servers: an audio and a video transceiver (send and receive) and
     /// the call's data channels, so local tracks can be attached whenever they are ready.
     OpenPeer {
         ice_servers: Vec<IceServer>,
     },
-    /// Put the acquired camera and microphone on the transceivers (no renegotiation).
+    /// Put the camera and microphone opened so far on the transceivers, and nothing on one whose device is not open
+    /// (no renegotiation).
     AttachMedia,
     /// Create an offer (restarting ICE if asked) and set it locally; answer with LocalOffer.
     CreateOffer {

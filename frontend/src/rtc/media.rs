@@ -11,6 +11,17 @@ pub struct LocalMedia {
 }
 
 impl LocalMedia {
+    /// No tracks yet: they are added as the devices open.
+    pub fn new() -> Result<Self, String> {
+        Ok(Self {
+            stream: MediaStream::new().map_err(|e| super::js_error(&e))?,
+        })
+    }
+
+    pub fn add(&self, track: &MediaStreamTrack) {
+        self.stream.add_track(track);
+    }
+
     pub fn set_enabled(&self, audio: bool, enabled: bool) {
         let tracks = if audio {
             self.stream.get_audio_tracks()
@@ -35,10 +46,17 @@ impl Drop for LocalMedia {
     }
 }
 
-/// Asks for what `media` sends. ReceiveOnly needs nothing and gives `None`.
-pub async fn acquire(media: CallMedia) -> Result<Option<LocalMedia>, String> {
+/// One device asked for and not yet open (`None`: not wanted).
+pub type PendingTrack = Option<JsFuture>;
+
+/// Asks the browser for the camera and the microphone that `media` sends, now, as two requests: the camera is the
+/// slowest step of a call's start (the other side's first picture waits for it), and asked for on its own it opens
+/// sooner than together with the microphone (~70 against ~115 ms in a fresh Chromium here). Returns (camera,
+/// microphone); await each with [`opened_track`], and always both: a request left unawaited may still open a device
+/// that nobody then stops.
+pub fn request_capture(media: CallMedia) -> Result<(PendingTrack, PendingTrack), String> {
     if media == CallMedia::ReceiveOnly {
-        return Ok(None);
+        return Ok((None, None));
     }
     let devices = web_sys::window()
         .ok_or("no window")?
@@ -47,19 +65,43 @@ pub async fn acquire(media: CallMedia) -> Result<Option<LocalMedia>, String> {
         .map_err(
             |_| "this browser gives no access to cameras and microphones (is the page on HTTPS?)",
         )?;
-    let constraints = MediaStreamConstraints::new();
-    constraints.set_audio(&media.audio().into());
-    constraints.set_video(&media.video().into());
-    let promise = devices
-        .get_user_media_with_constraints(&constraints)
-        .map_err(|e| super::js_error(&e))?;
-    let stream = JsFuture::from(promise)
+    let ask = |audio: bool| -> Result<JsFuture, String> {
+        let constraints = MediaStreamConstraints::new();
+        constraints.set_audio(&audio.into());
+        constraints.set_video(&(!audio).into());
+        devices
+            .get_user_media_with_constraints(&constraints)
+            .map(JsFuture::from)
+            .map_err(|e| super::js_error(&e))
+    };
+    let camera = if media.video() {
+        Some(ask(false)?)
+    } else {
+        None
+    };
+    Ok((camera, Some(ask(true)?)))
+}
+
+/// The track a [`request_capture`] request opened (`None` if it was not wanted); the error says in plain words why
+/// `media` could not be had.
+pub async fn opened_track(
+    pending: PendingTrack,
+    media: CallMedia,
+) -> Result<Option<MediaStreamTrack>, String> {
+    let Some(pending) = pending else {
+        return Ok(None);
+    };
+    let stream: MediaStream = pending
         .await
-        .map_err(|e| describe(&e, media))?;
-    let stream: MediaStream = stream
+        .map_err(|e| describe(&e, media))?
         .dyn_into()
         .map_err(|_| "getUserMedia gave no stream")?;
-    Ok(Some(LocalMedia { stream }))
+    let track = stream
+        .get_tracks()
+        .get(0)
+        .dyn_into::<MediaStreamTrack>()
+        .map_err(|_| "getUserMedia gave a stream without a track")?;
+    Ok(Some(track))
 }
 
 /// Says in plain words why the devices could not be had.

@@ -7,7 +7,7 @@ pub mod peer;
 mod ringer;
 mod stats;
 
-pub use media::{LocalMedia, ScreenShare, acquire, share_screen};
+pub use media::{LocalMedia, ScreenShare, opened_track, request_capture, share_screen};
 pub use peer::{PeerConnection, PeerEvents};
 pub use ringer::Ringer;
 pub use stats::{CallStats, collect_stats};

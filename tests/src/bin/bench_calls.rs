@@ -25,8 +25,180 @@ const FILE_MIB: usize = 200;
 /// The page's file chunk: 64 KiB messages less the 4-byte frame header (`frontend/src/share/wire.rs`).
 const CHUNK_BYTES: usize = 64 * 1024 - 4;
 
-/// Milliseconds from the click on Call to the first remote frame on the caller's screen.
-async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
+/// Records, in a page, when each WebRTC step of a call starts and ends (the first time it does), on the machine's
+/// clock (`performance.timeOrigin + performance.now()`, comparable across the two browsers), by wrapping the
+/// browser's methods the page calls through web-sys. Installed once per page; `window.__timeline` is cleared before
+/// each call.
+const TIMELINE: &str = r##"
+    if (!window.__timeline) {
+        window.__timeline = [];
+        const mark = what => {
+            if (!window.__timeline.some(([w]) => w === what)) {
+                window.__timeline.push([what, performance.timeOrigin + performance.now()]);
+            }
+        };
+        const watched = new WeakSet();
+        const watch = pc => {
+            if (watched.has(pc)) return;
+            watched.add(pc);
+            pc.addEventListener("icecandidate", () => mark("first local candidate"));
+            pc.addEventListener("iceconnectionstatechange", () => mark("ice " + pc.iceConnectionState));
+            pc.addEventListener("connectionstatechange", () => mark("dtls " + pc.connectionState));
+            pc.addEventListener("track", e => mark("remote track " + e.track.kind));
+        };
+        const wrap = (target, name, label) => {
+            const original = target[name];
+            target[name] = function (...args) {
+                if (this instanceof RTCPeerConnection) watch(this);
+                const what = label(this, args);
+                mark(what + " called");
+                const result = original.apply(this, args);
+                Promise.resolve(result).then(() => mark(what + " done"), () => mark(what + " failed"));
+                return result;
+            };
+        };
+        wrap(navigator.mediaDevices, "getUserMedia", () => "getUserMedia");
+        let sends = 0;
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (data) {
+            sends += 1;
+            if (sends <= 6) mark(`sent to node #${sends} (${data.length || data.byteLength} B)`);
+            return send.call(this, data);
+        };
+        const pc = RTCPeerConnection.prototype;
+        for (const name of ["createOffer", "createAnswer", "setLocalDescription", "setRemoteDescription"]) {
+            wrap(pc, name, (_, args) => name + (args[0] && args[0].type ? " " + args[0].type : ""));
+        }
+        wrap(pc, "addIceCandidate", () => "addIceCandidate");
+        wrap(RTCRtpSender.prototype, "replaceTrack", (_, [t]) => "replaceTrack " + (t ? t.kind : "none"));
+        new PerformanceObserver(list => list.getEntries().forEach(e =>
+            window.__timeline.push([`main thread busy ${e.duration.toFixed(0)} ms from`, performance.timeOrigin + e.startTime])
+        )).observe({type: "longtask"});
+        const frames = () => {
+            for (const [id, what] of [["#local-video", "local frame shown"], ["#remote-video", "remote frame shown"]]) {
+                const v = document.querySelector(id);
+                if (v && v.srcObject && !v.__timed) {
+                    v.__timed = true;
+                    v.requestVideoFrameCallback(() => mark(what));
+                }
+            }
+            setTimeout(frames, 2);
+        };
+        frames();
+    }
+    window.__timeline.length = 0;
+    document.querySelectorAll("video").forEach(v => v.__timed = false);
+"##;
+
+/// One page's timeline of the last call: (step, ms since `t0`), in order.
+async fn timeline(p: &Person, t0: f64) -> anyhow::Result<Vec<(String, f64)>> {
+    let got = p
+        .browser
+        .client
+        .execute("return window.__timeline || []", vec![])
+        .await?;
+    let mut steps: Vec<(String, f64)> = got
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e[0].as_str()?.to_owned(), e[1].as_f64()? - t0)))
+        .collect();
+    steps.sort_by(|x, y| x.1.total_cmp(&y.1));
+    Ok(steps)
+}
+
+/// One call's set-up: milliseconds from the click on Call to the first remote frame on the caller's screen, and
+/// each side's timeline (ms after the click).
+struct SetUp {
+    ms: f64,
+    caller: Vec<(String, f64)>,
+    callee: Vec<(String, f64)>,
+}
+
+/// The steps of a call's start shown in the breakdown table: (side, timeline step it starts with, what it is).
+const MILESTONES: [(&str, &str, &str); 11] = [
+    (
+        "caller",
+        "sent to node #1",
+        "the invite (offer) leaves the caller's page",
+    ),
+    (
+        "callee",
+        "setRemoteDescription offer called",
+        "the offer is in the callee's page",
+    ),
+    (
+        "callee",
+        "getUserMedia called",
+        "the callee asks for the camera",
+    ),
+    (
+        "callee",
+        "setLocalDescription answer done",
+        "the answer is made",
+    ),
+    (
+        "callee",
+        "sent to node #1",
+        "the answer leaves the callee's page",
+    ),
+    (
+        "caller",
+        "setRemoteDescription answer called",
+        "the answer is in the caller's page",
+    ),
+    (
+        "callee",
+        "getUserMedia done",
+        "the callee's first device is open",
+    ),
+    ("callee", "ice connected", "ICE connected (callee)"),
+    ("caller", "dtls connected", "DTLS done (caller)"),
+    (
+        "callee",
+        "local frame shown",
+        "the callee's camera shows its first frame",
+    ),
+    (
+        "caller",
+        "remote frame shown",
+        "the caller shows the callee's first frame",
+    ),
+];
+
+/// Median time of each [`MILESTONES`] step over `calls`, as a table.
+fn breakdown(title: &str, calls: &[SetUp]) {
+    println!(
+        "\n### Where the set-up goes: {title}, median over {} calls\n",
+        calls.len()
+    );
+    println!("| ms after the click | step | side |");
+    println!("|---:|---|---|");
+    for (side, step, what) in MILESTONES {
+        let at: Vec<f64> = calls
+            .iter()
+            .filter_map(|c| {
+                let steps = if side == "caller" {
+                    &c.caller
+                } else {
+                    &c.callee
+                };
+                steps
+                    .iter()
+                    .find(|(s, _)| s.starts_with(step))
+                    .map(|(_, at)| *at)
+            })
+            .collect();
+        if at.is_empty() {
+            println!("| — | {what} (not seen) | {side} |");
+        } else {
+            println!("| {:.0} | {what} | {side} |", summary(at).0);
+        }
+    }
+}
+
+/// One call from `a` to `b` (which auto-accepts): its [`SetUp`]; each side's timeline also goes to stderr.
+async fn one_call(a: &Person, b: &Person) -> anyhow::Result<SetUp> {
     let script = r##"
         const [key, done] = [arguments[0], arguments[arguments.length - 1]];
         const button = document.querySelector(`li.user[data-key="${key}"] button.call-video`);
@@ -36,7 +208,7 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
         const poll = () => {
             const video = document.querySelector("#remote-video");
             if (video && video.srcObject && video.requestVideoFrameCallback) {
-                video.requestVideoFrameCallback(() => done({ms: performance.now() - t0}));
+                video.requestVideoFrameCallback(() => done({ms: performance.now() - t0, t0: performance.timeOrigin + t0}));
             } else if (performance.now() - t0 > 30000) {
                 done({error: "no remote video within 30 s"});
             } else {
@@ -46,6 +218,9 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
         poll();
     "##;
     a.wait_reachable(b).await?;
+    for p in [a, b] {
+        p.browser.client.execute(TIMELINE, vec![]).await?;
+    }
     let r = a
         .browser
         .client
@@ -54,12 +229,23 @@ async fn one_call(a: &Person, b: &Person) -> anyhow::Result<f64> {
     let ms = r["ms"]
         .as_f64()
         .ok_or_else(|| anyhow::anyhow!("call failed: {r}"))?;
+    let t0 = r["t0"].as_f64().unwrap_or_default();
+    // Let the callee's own first remote frame land in its timeline.
+    let _ = b.wait_media_flowing().await;
+    let (caller, callee) = (timeline(a, t0).await?, timeline(b, t0).await?);
+    for (who, steps) in [("caller", &caller), ("callee", &callee)] {
+        let line: Vec<String> = steps
+            .iter()
+            .map(|(what, at)| format!("{at:.0} {what}"))
+            .collect();
+        eprintln!("  {who}: {}", line.join(" | "));
+    }
     a.click("#hang-up").await?;
     a.click("#dismiss-call").await?;
     b.click("#dismiss-call").await?;
     a.wait_phase("idle").await?;
     b.wait_phase("idle").await?;
-    Ok(ms)
+    Ok(SetUp { ms, caller, callee })
 }
 
 /// The anchor for set-up: two peer connections in one page, signaling handed over directly.
@@ -202,7 +388,7 @@ fn rss_kib(profile_marker: &str, field: &str) -> u64 {
 /// Set-up times of [`CALLS`] calls from `a` to `b`'s node, each answered in a fresh browser on `b`'s page. Answered
 /// from one browser, every third call measured Chromium re-opening the camera it had just closed: the callee's
 /// video sender got its second frame and encoded its first ~1.4 s late, though ICE and DTLS were up at ~150 ms.
-async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<f64>> {
+async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<SetUp>> {
     let mut times = Vec::with_capacity(CALLS);
     for i in 0..CALLS {
         if i > 0 {
@@ -216,7 +402,8 @@ async fn set_up_times(a: &Person, mut b: Person) -> anyhow::Result<Vec<f64>> {
     Ok(times)
 }
 
-fn row(path: &str, times: Vec<f64>, anchor: f64) {
+fn row(path: &str, calls: &[SetUp], anchor: f64) {
+    let times: Vec<f64> = calls.iter().map(|c| c.ms).collect();
     eprintln!("{path}: each call in order, ms: {times:.0?}");
     let (median, min, max) = summary(times);
     println!(
@@ -225,13 +412,55 @@ fn row(path: &str, times: Vec<f64>, anchor: f64) {
     );
 }
 
+/// The groups of this benchmark, each run if named on the command line (all when none is).
+const GROUPS: [&str; 3] = ["set-up", "firefox", "files"];
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let (a, b) = pair(&[], &[AUTO_ACCEPT]).await?;
-    let (anchor, anchor_min, anchor_max) = local_set_up(&a).await?;
-    let direct = set_up_times(&a, b).await?;
-    drop(a);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = args.iter().find(|a| !GROUPS.contains(&a.as_str())) {
+        anyhow::bail!("unknown group {unknown:?}; the groups are {GROUPS:?}");
+    }
+    let wanted = |group: &str| args.is_empty() || args.iter().any(|a| a == group);
+    if wanted("set-up") || wanted("firefox") {
+        println!(
+            "\n## Call set-up (click Call → first remote frame on the caller's screen, callee auto-accepts, {CALLS} calls)\n"
+        );
+        println!("| path | median ms | min ms | max ms | ratio to anchor | target |");
+        println!("|---|---:|---:|---:|---:|---|");
+        let (a, b) = pair(&[], &[AUTO_ACCEPT]).await?;
+        let (anchor, anchor_min, anchor_max) = local_set_up(&a).await?;
+        println!(
+            "| anchor: two peer connections in one page, no signaling path | {anchor:.0} | {anchor_min:.0} | {anchor_max:.0} | 1.00× | |"
+        );
+        let mut direct = Vec::new();
+        if wanted("set-up") {
+            direct = set_up_times(&a, b).await?;
+            row("direct (nodes are peers)", &direct, anchor);
+            drop(a);
+            row(
+                "3 gossip hops (A–X–Y–B)",
+                &set_up_over_hops().await?,
+                anchor,
+            );
+        } else {
+            drop((a, b));
+        }
+        if wanted("firefox") {
+            firefox_set_up(anchor).await?;
+        }
+        if !direct.is_empty() {
+            breakdown("direct, Chromium to Chromium", &direct);
+        }
+    }
+    if wanted("files") {
+        files().await?;
+    }
+    Ok(())
+}
 
+/// Set-up times over three gossip hops (A–X–Y–B).
+async fn set_up_over_hops() -> anyhow::Result<Vec<SetUp>> {
     let a = Node::start_gossip("alice", &[]).await?;
     let x = Node::start_gossip("xavier", &[&a]).await?;
     let y = Node::start_gossip("yvonne", &[&x]).await?;
@@ -239,7 +468,11 @@ async fn main() -> anyhow::Result<()> {
     let (a, b) = (Person::open(a).await?, Person::open(b).await?);
     let hops = set_up_times(&a, b).await?;
     drop((a, x, y));
+    Ok(hops)
+}
 
+/// The Firefox rows of the set-up table, beside the one-page anchor in Firefox.
+async fn firefox_set_up(anchor: f64) -> anyhow::Result<()> {
     let (a, b) = pair_in(
         BrowserKind::Firefox,
         BrowserKind::Chromium,
@@ -248,7 +481,15 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let (ff_anchor, ff_anchor_min, ff_anchor_max) = local_set_up(&a).await?;
-    let firefox_calls = set_up_times(&a, b).await?;
+    println!(
+        "| anchor in Firefox: two peer connections in one page | {ff_anchor:.0} | {ff_anchor_min:.0} | {ff_anchor_max:.0} | {:.2}× | |",
+        ff_anchor / anchor
+    );
+    row(
+        "direct, Firefox calls Chromium",
+        &set_up_times(&a, b).await?,
+        anchor,
+    );
     drop(a);
     let (a, b) = pair_in(
         BrowserKind::Chromium,
@@ -257,30 +498,16 @@ async fn main() -> anyhow::Result<()> {
         &[AUTO_ACCEPT],
     )
     .await?;
-    let chromium_calls_firefox = set_up_times(&a, b).await?;
-    drop(a);
-
-    println!(
-        "\n## Call set-up (click Call → first remote frame on the caller's screen, callee auto-accepts, {CALLS} calls)\n"
-    );
-    println!("| path | median ms | min ms | max ms | ratio to anchor | target |");
-    println!("|---|---:|---:|---:|---:|---|");
-    println!(
-        "| anchor: two peer connections in one page, no signaling path | {anchor:.0} | {anchor_min:.0} | {anchor_max:.0} | 1.00× | |"
-    );
-    row("direct (nodes are peers)", direct, anchor);
-    row("3 gossip hops (A–X–Y–B)", hops, anchor);
-    println!(
-        "| anchor in Firefox: two peer connections in one page | {ff_anchor:.0} | {ff_anchor_min:.0} | {ff_anchor_max:.0} | {:.2}× | |",
-        ff_anchor / anchor
-    );
-    row("direct, Firefox calls Chromium", firefox_calls, anchor);
     row(
         "direct, Chromium calls Firefox",
-        chromium_calls_firefox,
+        &set_up_times(&a, b).await?,
         anchor,
     );
+    Ok(())
+}
 
+/// The file transfer table.
+async fn files() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("200mb.bin");
     let data: Vec<u8> = (0..(FILE_MIB as u32) << 20)

@@ -27,6 +27,8 @@ impl CallMachine {
                     self.send_media_state();
                 }
             }
+            // The other side's first picture waits for this camera: sent as soon as it is open.
+            RtcEvent::CameraReady => self.effects.push_back(Effect::AttachMedia),
             RtcEvent::MediaUnavailable { wanted, reason } => match wanted.fallback() {
                 Some(next) => {
                     let what = match next {

@@ -91,3 +91,37 @@ fn a_refused_screen_picker_leaves_the_camera_on() {
             .any(|e| matches!(e, Effect::Notice(n) if n.contains("Screen sharing did not start")))
     );
 }
+
+#[test]
+fn the_camera_goes_out_before_the_microphone_opens_and_not_after_the_call() {
+    let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
+    b.slow_camera = true;
+    call(&mut a, &b, CallMedia::AudioVideo);
+    settle(&mut a, &mut b, 0);
+    b.machine.handle_intent(
+        1,
+        Intent::Accept {
+            media: CallMedia::AudioVideo,
+        },
+    );
+    settle(&mut a, &mut b, 1);
+    let attaches = |s: &Side| s.count(|e| *e == Effect::AttachMedia);
+    assert_eq!(attaches(&b), 0, "nothing is open yet");
+    b.machine.handle_rtc(2, RtcEvent::CameraReady);
+    settle(&mut a, &mut b, 2);
+    assert_eq!(attaches(&b), 1, "the camera is sent as soon as it opens");
+    assert_eq!(b.machine.call().unwrap().sending, CallMedia::AudioVideo);
+    b.camera_ready(3);
+    settle(&mut a, &mut b, 3);
+    assert_eq!(attaches(&b), 2, "then the microphone with it");
+
+    b.machine.handle_intent(4, Intent::HangUp);
+    settle(&mut a, &mut b, 4);
+    b.machine.handle_rtc(5, RtcEvent::CameraReady);
+    settle(&mut a, &mut b, 5);
+    assert_eq!(
+        attaches(&b),
+        2,
+        "a camera that opens after the call is not sent"
+    );
+}
