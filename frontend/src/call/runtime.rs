@@ -238,6 +238,16 @@ impl CallRuntime {
             while let Some(effect) = state.machine.poll_effect() {
                 match effect {
                     Effect::Send { to, signal } => signals.push((to, signal)),
+                    // The other side's first picture waits for the camera: it goes ahead of the candidates still
+                    // to be added (independent browser work; a Firefox caller's five held it ~50 ms), never
+                    // ahead of the description work that makes the transceivers it goes on.
+                    Effect::AttachMedia => {
+                        let mut at = state.queue.len();
+                        while at > 0 && matches!(state.queue[at - 1], Effect::AddCandidate(_)) {
+                            at -= 1;
+                        }
+                        state.queue.insert(at, Effect::AttachMedia);
+                    }
                     other => state.queue.push_back(other),
                 }
             }

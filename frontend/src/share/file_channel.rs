@@ -95,6 +95,8 @@ struct Parts {
     /// Woken when the channel's buffer drains; taken by the sending loop while it runs.
     drained: Option<mpsc::UnboundedReceiver<()>>,
     last_progress: u64,
+    /// The last received chunk, copied out of the channel's message to be hashed.
+    scratch: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -245,15 +247,25 @@ impl FileChannel {
     }
 
     fn chunk(&self, frame: js_sys::Uint8Array) {
-        let bytes = frame.to_vec();
-        let Ok((id, data)) = wire::decode_chunk(&bytes) else {
-            return; // a chunk frame that is not one: nothing to attribute it to
+        if frame.length() as usize > wire::CHUNK_BYTES + 4 {
+            return; // larger than any chunk: not one, and not copied
+        }
+        // Copied into one buffer kept for every chunk (to hash it), not into a new one each time.
+        let mut bytes = std::mem::take(&mut self.parts.borrow_mut().scratch);
+        bytes.resize(frame.length() as usize, 0);
+        frame.copy_to(&mut bytes);
+        let result = match wire::decode_chunk(&bytes) {
+            Ok((id, data)) => Some((
+                id,
+                self.parts
+                    .borrow_mut()
+                    .transfers
+                    .handle_chunk(id, data, now_ms()),
+            )),
+            Err(_) => None, // a chunk frame that is not one: nothing to attribute it to
         };
-        let result = self
-            .parts
-            .borrow_mut()
-            .transfers
-            .handle_chunk(id, data, now_ms());
+        self.parts.borrow_mut().scratch = bytes;
+        let Some((id, result)) = result else { return };
         match result {
             Ok(()) => {
                 if let Some(parts) = self.parts.borrow_mut().incoming.get_mut(&id) {
@@ -370,6 +382,7 @@ impl FileChannel {
         };
         let size = file.size();
         let mut offset = 0.0;
+        let mut frame = wire::chunk_frame(id);
         let result = async {
             while offset < size {
                 if !self.parts.borrow().transfers.still_sending(id) {
@@ -392,14 +405,19 @@ impl FileChannel {
                 let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer())
                     .await
                     .map_err(|e| js_error(&e))?;
-                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-                for chunk in bytes.chunks(wire::CHUNK_BYTES) {
+                let read = js_sys::Uint8Array::new(&buffer);
+                let mut at = 0;
+                while at < read.length() {
+                    let len = (read.length() - at).min(wire::CHUNK_BYTES as u32);
+                    let frame = &mut frame[..4 + len as usize];
+                    read.subarray(at, at + len).copy_to(&mut frame[4..]);
                     channel
-                        .send_with_u8_array(&wire::encode_chunk(id, chunk))
+                        .send_with_u8_array(frame)
                         .map_err(|e| js_error(&e))?;
                     let mut parts = self.parts.borrow_mut();
-                    parts.transfers.hash_outgoing(id, chunk);
-                    parts.transfers.sent(id, chunk.len() as u64);
+                    parts.transfers.hash_outgoing(id, &frame[4..]);
+                    parts.transfers.sent(id, u64::from(len));
+                    at += len;
                 }
                 offset = end;
                 self.progress();

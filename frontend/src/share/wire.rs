@@ -3,7 +3,7 @@
 //!
 //! - [`CHAT_CHANNEL_ID`]: text frames, each a JSON [`ChatFrame`].
 //! - [`FILE_CHANNEL_ID`]: text frames are JSON [`FileControl`]; binary frames are chunks, a 4-byte little-endian
-//!   transfer id followed by the data ([`encode_chunk`], [`decode_chunk`]).
+//!   transfer id followed by the data ([`chunk_frame`], [`decode_chunk`]).
 //!
 //! Everything from the other page is decoded to a `Result` with its size bounded first.
 
@@ -81,10 +81,20 @@ pub fn encode<T: Serialize>(frame: &T) -> String {
     serde_json::to_string(frame).expect("frames always serialize")
 }
 
+#[cfg(test)]
 pub fn encode_chunk(id: u32, data: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(4 + data.len());
-    frame.extend_from_slice(&id.to_le_bytes());
-    frame.extend_from_slice(data);
+    let mut frame = chunk_frame(id);
+    frame.truncate(4 + data.len());
+    frame[4..].copy_from_slice(data);
+    frame
+}
+
+/// A frame for `id`'s chunks to be written in place: the header is set, the data goes into `[4..4 + len]`, and the
+/// frame to send is `[..4 + len]`. The sender reuses one for a whole file, so each byte is copied once on its way
+/// from the file into the channel.
+pub fn chunk_frame(id: u32) -> Vec<u8> {
+    let mut frame = vec![0; 4 + CHUNK_BYTES];
+    frame[..4].copy_from_slice(&id.to_le_bytes());
     frame
 }
 

@@ -289,6 +289,127 @@ async fn one_local_call(p: &Person) -> anyhow::Result<f64> {
         .ok_or_else(|| anyhow::anyhow!("local call failed: {r}"))
 }
 
+/// The second anchor for files: MB/s of a bare data channel from `a`'s page to `b`'s (two browsers, as a call's
+/// file goes), the same messages and backpressure as [`local_channel_mb_s`], bytes counted and dropped. Signaling is
+/// handed over by this program; only host candidates, so the path is the same as the call's.
+async fn two_browser_channel_mb_s(
+    a: &Person,
+    b: &Person,
+    mib: usize,
+    chunk: usize,
+) -> anyhow::Result<f64> {
+    // Both sides finish gathering before their description is handed over: no trickle needed.
+    const GATHERED: &str = r#"
+        window.__gathered = pc => new Promise(resolve => {
+            if (pc.iceGatheringState === "complete") return resolve();
+            pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
+        });
+    "#;
+    let offer = a
+        .browser
+        .client
+        .execute_async(
+            &format!(
+                r#"{GATHERED}
+                const done = arguments[arguments.length - 1];
+                (async () => {{
+                    const pc = window.__anchor = new RTCPeerConnection();
+                    const tx = window.__anchorTx = pc.createDataChannel("anchor", {{ordered: true}});
+                    tx.binaryType = "arraybuffer";
+                    tx.bufferedAmountLowThreshold = 1 << 20;
+                    await pc.setLocalDescription(await pc.createOffer());
+                    await window.__gathered(pc);
+                    return pc.localDescription.sdp;
+                }})().then(sdp => done({{sdp}}), e => done({{error: String(e)}}));"#
+            ),
+            vec![],
+        )
+        .await?;
+    let offer = offer["sdp"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("anchor offer failed: {offer}"))?
+        .to_owned();
+    let answer = b
+        .browser
+        .client
+        .execute_async(
+            &format!(
+                r#"{GATHERED}
+                const [offer, total, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+                (async () => {{
+                    const pc = window.__anchor = new RTCPeerConnection();
+                    window.__anchorDone = new Promise(resolve => {{
+                        pc.ondatachannel = e => {{
+                            let got = 0;
+                            e.channel.binaryType = "arraybuffer";
+                            e.channel.onmessage = m => {{
+                                got += m.data.byteLength;
+                                if (got >= total) resolve(performance.timeOrigin + performance.now());
+                            }};
+                        }};
+                    }});
+                    await pc.setRemoteDescription({{type: "offer", sdp: offer}});
+                    await pc.setLocalDescription(await pc.createAnswer());
+                    await window.__gathered(pc);
+                    return pc.localDescription.sdp;
+                }})().then(sdp => done({{sdp}}), e => done({{error: String(e)}}));"#
+            ),
+            vec![offer.into(), (mib << 20).into()],
+        )
+        .await?;
+    let answer = answer["sdp"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("anchor answer failed: {answer}"))?
+        .to_owned();
+    let sent = a
+        .browser
+        .client
+        .execute_async(
+            r#"
+            const [answer, total, chunkBytes, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
+            (async () => {
+                const [pc, tx] = [window.__anchor, window.__anchorTx];
+                await pc.setRemoteDescription({type: "answer", sdp: answer});
+                if (tx.readyState !== "open") await new Promise(resolve => tx.onopen = resolve);
+                const chunk = new Uint8Array(chunkBytes);
+                const t0 = performance.timeOrigin + performance.now();
+                let sent = 0;
+                while (sent < total) {
+                    if (tx.bufferedAmount > (8 << 20)) {
+                        await new Promise(resolve => tx.onbufferedamountlow = resolve);
+                    }
+                    const n = Math.min(chunk.length, total - sent);
+                    tx.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+                    sent += n;
+                }
+                return t0;
+            })().then(t0 => done({t0}), e => done({error: String(e)}));"#,
+            vec![answer.into(), (mib << 20).into(), chunk.into()],
+        )
+        .await?;
+    let t0 = sent["t0"]
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("anchor send failed: {sent}"))?;
+    let received = b
+        .browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; window.__anchorDone.then(t1 => done({t1}));",
+            vec![],
+        )
+        .await?;
+    let t1 = received["t1"]
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("anchor receive failed: {received}"))?;
+    for p in [a, b] {
+        p.browser
+            .client
+            .execute("window.__anchor.close(); window.__anchor = null;", vec![])
+            .await?;
+    }
+    Ok((mib << 20) as f64 / 1e6 / ((t1 - t0) / 1000.0))
+}
+
 /// The anchor for files: MB/s of a bare data channel between two peer connections in one page.
 async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Result<f64> {
     let script = r#"
@@ -518,6 +639,7 @@ async fn files() -> anyhow::Result<()> {
     let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     let anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
     let big_chunks_mb_s = local_channel_mb_s(&a, FILE_MIB, 256 * 1024).await?;
+    let two_browsers_mb_s = two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES).await?;
     let rss_before = (
         rss_kib(&a.browser.profile_marker(), "VmRSS:"),
         rss_kib(&b.browser.profile_marker(), "VmRSS:"),
@@ -537,6 +659,10 @@ async fn files() -> anyhow::Result<()> {
     println!(
         "| the same with 256 KiB messages | {big_chunks_mb_s:.1} | {:.2}× | | | | |",
         big_chunks_mb_s / anchor_mb_s
+    );
+    println!(
+        "| bare data channel from A's page to B's (two browsers, as a call's file goes), 64 KiB messages | {two_browsers_mb_s:.1} | {:.2}× | | | | |",
+        two_browsers_mb_s / anchor_mb_s
     );
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
