@@ -2,7 +2,7 @@
 //! [`Transfers`]), the files this person offered, the received parts of incoming files and their download links,
 //! and streams accepted files one at a time with backpressure. Cheap to clone; clones share all of it.
 //!
-//! The sender reads a file [`READ_BYTES`] at a time and stops queueing while the channel holds more than
+//! The sender reads a file a chunk at a time ([`ChunkReader`]) and stops queueing while the channel holds more than
 //! [`SEND_HIGH_WATER`]; the receiver folds chunks into a Blob every [`FOLD_BYTES`], so neither side holds a whole
 //! file in its own memory.
 
@@ -15,13 +15,13 @@ use futures::channel::mpsc;
 use web_sys::RtcPeerConnection;
 use yew::Callback;
 
+use super::file_reader::ChunkReader;
 use super::transfer::{Direction, TransferEffect, Transfers};
 use super::wire;
 use crate::rtc::channel::{ChannelEvents, DataChannel};
 use crate::rtc::js_error;
 
 const FOLD_BYTES: usize = 16 << 20;
-const READ_BYTES: f64 = (1 << 20) as f64;
 const SEND_HIGH_WATER: u32 = 8 << 20;
 /// Progress re-renders at most this often; state changes always re-render.
 const PROGRESS_PUBLISH_MS: u64 = 150;
@@ -380,11 +380,10 @@ impl FileChannel {
                 .ok_or("no file channel")?;
             (file, channel, parts.drained.take())
         };
-        let size = file.size();
-        let mut offset = 0.0;
+        let mut reader = ChunkReader::new(&file, wire::CHUNK_BYTES);
         let mut frame = wire::chunk_frame(id);
         let result = async {
-            while offset < size {
+            loop {
                 if !self.parts.borrow().transfers.still_sending(id) {
                     return Ok(()); // cancelled by either side, or the call ended
                 }
@@ -398,28 +397,19 @@ impl FileChannel {
                         }
                     }
                 }
-                let end = (offset + READ_BYTES).min(size);
-                let slice = file
-                    .slice_with_f64_and_f64(offset, end)
+                let len = reader.next_into(&mut frame[4..]).await?;
+                if len == 0 {
+                    break;
+                }
+                let frame = &frame[..4 + len];
+                channel
+                    .send_with_u8_array(frame)
                     .map_err(|e| js_error(&e))?;
-                let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer())
-                    .await
-                    .map_err(|e| js_error(&e))?;
-                let read = js_sys::Uint8Array::new(&buffer);
-                let mut at = 0;
-                while at < read.length() {
-                    let len = (read.length() - at).min(wire::CHUNK_BYTES as u32);
-                    let frame = &mut frame[..4 + len as usize];
-                    read.subarray(at, at + len).copy_to(&mut frame[4..]);
-                    channel
-                        .send_with_u8_array(frame)
-                        .map_err(|e| js_error(&e))?;
+                {
                     let mut parts = self.parts.borrow_mut();
                     parts.transfers.hash_outgoing(id, &frame[4..]);
-                    parts.transfers.sent(id, u64::from(len));
-                    at += len;
+                    parts.transfers.sent(id, len as u64);
                 }
-                offset = end;
                 self.progress();
             }
             let done = self

@@ -1,18 +1,21 @@
 //! Benchmarks of calls between two real browsers on loopback (two Chromiums, and Firefox ↔ Chromium), each page on
-//! its own node, signaling over gossip. Run by `cargo xtask bench` (release node through `HEARSAY_BIN`); prints
-//! markdown tables.
+//! its own node, signaling over gossip. Run by `cargo xtask bench` (release node through `HEARSAY_BIN`), or alone
+//! with a group's name (`bench_calls set-up`, `firefox`, `files`); prints markdown tables.
 //!
 //! - **Call set-up**: click Call (the callee auto-accepts) → first remote video frame presented on the caller's
 //!   screen, 10 calls, direct (the two nodes are peers) and over 3 gossip hops (A–X–Y–B). Anchor: the same
 //!   chain (getUserMedia → offer/answer → ICE → DTLS → first frame) between two RTCPeerConnections inside one page
 //!   that hand each other their SDP and candidates directly — WebRTC's own floor on this machine. Each call's
-//!   callee answers in a browser of its own (see [`set_up_times`]).
-//! - **File throughput**: one 200 MB file A → B, with the peak memory of both browsers' largest process. Anchor: a
-//!   bare data channel between two RTCPeerConnections in one page, same 64 KiB messages and backpressure, bytes
-//!   counted and dropped.
+//!   callee answers in a browser of its own (see [`set_up_times`]). Both pages record when each WebRTC step
+//!   started and ended ([`TIMELINE`]): every call's timeline goes to stderr, and a table gives the median of the
+//!   steps that matter for the direct calls.
+//! - **File throughput**: one 200 MB file A → B during a call, with the browsers' CPU per MB and the memory of
+//!   each browser's largest process (the sender's at its highest in each half of the transfer). Anchors: a bare
+//!   data channel between two RTCPeerConnections in one page, and one from A's page to B's (the two browsers a
+//!   call's file crosses), the same 64 KiB messages and backpressure, bytes counted and dropped.
 //! - **Firefox ↔ Chromium**: the same direct set-up (Firefox calling a fresh Chromium each time, and Chromium calling
-//!   a fresh Firefox) and the same file from Firefox to Chromium, beside the one-page anchor measured in Firefox.
-//!   Firefox's content processes do not carry the profile dir on their command line, so its memory is not shown.
+//!   a fresh Firefox) and the same file from Firefox to Chromium, beside the anchors measured in Firefox. Firefox's
+//!   content processes do not carry the profile dir on their command line, so its memory and CPU are not shown.
 
 use std::time::{Duration, Instant};
 
@@ -506,6 +509,55 @@ fn rss_kib(profile_marker: &str, field: &str) -> u64 {
     peak
 }
 
+/// CPU seconds (user + system) used so far by every process of the browser with this profile (renderer, network,
+/// GPU…), from `/proc/<pid>/stat` in clock ticks of 1/100 s.
+fn cpu_s(profile_marker: &str) -> f64 {
+    let mut ticks = 0u64;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmdline).contains(profile_marker) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are the 12th
+        // and 13th.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields
+            .get(11..13)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    ticks as f64 / 100.0
+}
+
+/// CPU milliseconds per MB that the two browsers spent on `work` moving `mb` megabytes: (A's, B's).
+async fn cpu_ms_per_mb<T>(
+    a: &Person,
+    b: &Person,
+    mb: f64,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(T, f64, f64)> {
+    let (ma, mb_marker) = (a.browser.profile_marker(), b.browser.profile_marker());
+    let before = (cpu_s(&ma), cpu_s(&mb_marker));
+    let out = work.await?;
+    let per_mb = |now: f64, then: f64| (now - then) * 1000.0 / mb;
+    Ok((
+        out,
+        per_mb(cpu_s(&ma), before.0),
+        per_mb(cpu_s(&mb_marker), before.1),
+    ))
+}
+
 /// Set-up times of [`CALLS`] calls from `a` to `b`'s node, each answered in a fresh browser on `b`'s page. Answered
 /// from one browser, every third call measured Chromium re-opening the camera it had just closed: the callee's
 /// video sender got its second frame and encoded its first ~1.4 s late, though ICE and DTLS were up at ~150 ms.
@@ -639,37 +691,46 @@ async fn files() -> anyhow::Result<()> {
     let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
     let anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
     let big_chunks_mb_s = local_channel_mb_s(&a, FILE_MIB, 256 * 1024).await?;
-    let two_browsers_mb_s = two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES).await?;
+    let file_mb = (FILE_MIB << 20) as f64 / 1e6;
+    let (two_browsers_mb_s, bare_cpu_a, bare_cpu_b) = cpu_ms_per_mb(
+        &a,
+        &b,
+        file_mb,
+        two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES),
+    )
+    .await?;
     let rss_before = (
         rss_kib(&a.browser.profile_marker(), "VmRSS:"),
         rss_kib(&b.browser.profile_marker(), "VmRSS:"),
     );
-    let secs = send_file(&a, &b, &path).await?;
-    let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
+    let (sent, cpu_a, cpu_b) = cpu_ms_per_mb(&a, &b, file_mb, send_file(&a, &b, &path)).await?;
+    let mb_s = file_mb / sent.secs;
     println!(
-        "\n## File transfer ({FILE_MIB} MiB, A → B, on loopback; A and B are Chromium unless a row says otherwise)\n"
+        "\n## File transfer ({FILE_MIB} MiB, A → B, on loopback, during a call; A and B are Chromium unless a row says otherwise)\n"
     );
     println!(
-        "| path | MB/s | ratio to anchor | seconds | RSS A before → peak (MiB) | RSS B before → peak (MiB) | target |"
+        "| path | MB/s | ratio to one-page anchor | ratio to two-browser channel | browser CPU A / B, ms per MB | RSS A before → peak, first half / second half (MiB) | RSS B before → peak (MiB) | target |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
     println!(
-        "| anchor: bare data channel, two peer connections in one page, 64 KiB messages | {anchor_mb_s:.1} | 1.00× | | | | |"
+        "| anchor: bare data channel, two peer connections in one page, 64 KiB messages | {anchor_mb_s:.1} | 1.00× | | | | | |"
     );
     println!(
-        "| the same with 256 KiB messages | {big_chunks_mb_s:.1} | {:.2}× | | | | |",
+        "| the same with 256 KiB messages | {big_chunks_mb_s:.1} | {:.2}× | | | | | |",
         big_chunks_mb_s / anchor_mb_s
     );
     println!(
-        "| bare data channel from A's page to B's (two browsers, as a call's file goes), 64 KiB messages | {two_browsers_mb_s:.1} | {:.2}× | | | | |",
+        "| anchor: bare data channel from A's page to B's (two browsers, as a call's file goes), 64 KiB messages | {two_browsers_mb_s:.1} | {:.2}× | 1.00× | {bare_cpu_a:.0} / {bare_cpu_b:.0} | | | |",
         two_browsers_mb_s / anchor_mb_s
     );
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "| hearsay file transfer (read, chunk, send; receive, fold into a Blob, SHA-256) | {mb_s:.1} | {:.2}× | {secs:.1} | {:.0} → {:.0} | {:.0} → {:.0} | ≥ 0.95× the anchor |",
+        "| hearsay file transfer (read, frame, send; receive, fold into a Blob, check the digest) | {mb_s:.1} | {:.2}× | {:.2}× | {cpu_a:.0} / {cpu_b:.0} | {:.0} → {:.0} / {:.0} | {:.0} → {:.0} | ≥ 0.95× the bare channel |",
         mb_s / anchor_mb_s,
+        mb_s / two_browsers_mb_s,
         mib(rss_before.0),
-        mib(rss_kib(&a.browser.profile_marker(), "VmHWM:")),
+        sent.sender_first_half_mib,
+        sent.sender_second_half_mib,
         mib(rss_before.1),
         mib(rss_kib(&b.browser.profile_marker(), "VmHWM:")),
     );
@@ -683,30 +744,49 @@ async fn files() -> anyhow::Result<()> {
     )
     .await?;
     let ff_anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
-    let secs = send_file(&a, &b, &path).await?;
-    let mb_s = (FILE_MIB << 20) as f64 / 1e6 / secs;
+    let ff_two_browsers_mb_s = two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES).await?;
+    let mb_s = file_mb / send_file(&a, &b, &path).await?.secs;
     println!(
-        "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {ff_anchor_mb_s:.1} | {:.2}× | | | | |",
+        "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {ff_anchor_mb_s:.1} | {:.2}× | | | | | |",
         ff_anchor_mb_s / anchor_mb_s
     );
     println!(
-        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {secs:.1} | | | ≥ 0.95× the anchor |",
+        "| anchor: bare data channel, Firefox's page to Chromium's | {ff_two_browsers_mb_s:.1} | {:.2}× | 1.00× | | | | |",
+        ff_two_browsers_mb_s / anchor_mb_s
+    );
+    println!(
+        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {:.2}× | | | | ≥ 0.95× the bare channel |",
         mb_s / anchor_mb_s,
+        mb_s / ff_two_browsers_mb_s,
     );
     Ok(())
 }
 
-/// Seconds from `b` accepting the file at `path` that `a` offers (transfer 0) until `b` has it all.
-async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Result<f64> {
+/// A file sent: seconds from `b` accepting the file at `path` that `a` offers (transfer 0) until `b` has it all, and
+/// the sender's largest process's resident memory at its highest in the first and in the second half of that time
+/// (MiB): memory that stays flat does not grow from one half to the other.
+struct Sent {
+    secs: f64,
+    sender_first_half_mib: f64,
+    sender_second_half_mib: f64,
+}
+
+async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Result<Sent> {
     let input = a.browser.client.find(Locator::Css("#file-input")).await?;
     input.send_keys(&path.display().to_string()).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
         .await?;
     let started = Instant::now();
+    let marker = a.browser.profile_marker();
+    let samples = std::sync::Mutex::new(Vec::new());
     wait_until(
         "the 200 MB file to arrive",
         Duration::from_secs(600),
         || async {
+            samples.lock().expect("not poisoned").push((
+                started.elapsed().as_secs_f64(),
+                rss_kib(&marker, "VmRSS:") as f64 / 1024.0,
+            ));
             Ok(b.browser
                 .attr(
                     r#"li.transfer[data-direction="in"][data-id="0"]"#,
@@ -718,5 +798,18 @@ async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Re
         },
     )
     .await?;
-    Ok(started.elapsed().as_secs_f64())
+    let secs = started.elapsed().as_secs_f64();
+    let samples = samples.into_inner().expect("not poisoned");
+    let peak = |first: bool| {
+        samples
+            .iter()
+            .filter(|(t, _)| (*t < secs / 2.0) == first)
+            .map(|(_, mib)| *mib)
+            .fold(0.0, f64::max)
+    };
+    Ok(Sent {
+        secs,
+        sender_first_half_mib: peak(true),
+        sender_second_half_mib: peak(false),
+    })
 }
