@@ -1,21 +1,24 @@
-//! Reads a file to send in chunk-sized pieces, straight into the frames that carry them.
+//! Reads a file to send as the frames that carry it: each chunk is read straight into a frame in the browser's
+//! memory, behind the transfer id's header, and never copied into the page's own (wasm) memory.
 //!
 //! Where the browser's file stream is a byte stream (Chromium, recent Firefox) it is read with a BYOB reader into
-//! one chunk-sized buffer that every read hands back, so sending a file of any size makes no garbage for the
-//! browser to collect. Elsewhere the file is read a [`SLICE_BYTES`] slice at a time (one new buffer per slice).
+//! one frame-sized buffer that every read hands back, so sending a file of any size makes no garbage for the
+//! browser to collect. Elsewhere the file is read a [`SLICE_BYTES`] slice at a time and each frame is a new buffer.
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, ReadableStreamByobReader};
 
+use super::wire;
 use crate::rtc::js_error;
 
 /// The slice read at a time where the file cannot be read into a buffer of our own.
 const SLICE_BYTES: f64 = (1 << 20) as f64;
 
 enum Source {
-    /// The file's byte stream, and the buffer its reads fill (handed back by each read, `None` while one is out).
+    /// The file's byte stream, and the frame buffer its reads fill (handed back by each read, `None` while one is
+    /// out). The header stays in the buffer's first bytes across reads.
     Stream {
         reader: ReadableStreamByobReader,
         buffer: Option<ArrayBuffer>,
@@ -30,20 +33,26 @@ enum Source {
 
 pub struct ChunkReader {
     source: Source,
-    chunk: u32,
+    header: [u8; 4],
     /// The end of the file was read.
     finished: bool,
 }
 
+const CHUNK: u32 = wire::CHUNK_BYTES as u32;
+
 impl ChunkReader {
-    /// A reader of `file` in pieces of `chunk` bytes (the last may be shorter).
-    pub fn new(file: &File, chunk: usize) -> Self {
-        let chunk = chunk as u32;
+    /// A reader of `file` as the frames of transfer `id`.
+    pub fn new(file: &File, id: u32) -> Self {
+        let header = wire::chunk_header(id);
         let source = match ReadableStreamByobReader::new(&file.stream()) {
-            Ok(reader) => Source::Stream {
-                reader,
-                buffer: Some(ArrayBuffer::new(chunk)),
-            },
+            Ok(reader) => {
+                let buffer = ArrayBuffer::new(4 + CHUNK);
+                Uint8Array::new(&buffer).subarray(0, 4).copy_from(&header);
+                Source::Stream {
+                    reader,
+                    buffer: Some(buffer),
+                }
+            }
             Err(_) => Source::Slices {
                 file: file.clone(),
                 offset: 0.0,
@@ -52,25 +61,27 @@ impl ChunkReader {
         };
         Self {
             source,
-            chunk,
+            header,
             finished: false,
         }
     }
 
-    /// Copies the next piece of the file into the start of `out` (at least one chunk long); returns its length, 0
-    /// at the end of the file.
-    pub async fn next_into(&mut self, out: &mut [u8]) -> Result<usize, String> {
-        let chunk = self.chunk;
+    /// The next frame (header and up to a chunk of data), `None` at the end of the file. The frame is only valid
+    /// until the next call: send it (and start its digest) before reading on.
+    pub async fn next_frame(&mut self) -> Result<Option<Uint8Array>, String> {
         if self.finished {
-            return Ok(0);
+            return Ok(None);
         }
-        match &mut self.source {
+        let frame = match &mut self.source {
             Source::Stream { reader, buffer } => {
                 let mut filled = 0;
-                while filled < chunk && !self.finished {
+                while filled < CHUNK && !self.finished {
                     let lent = buffer.take().ok_or("the file's read buffer was lost")?;
-                    let view =
-                        Uint8Array::new_with_byte_offset_and_length(&lent, filled, chunk - filled);
+                    let view = Uint8Array::new_with_byte_offset_and_length(
+                        &lent,
+                        4 + filled,
+                        CHUNK - filled,
+                    );
                     let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
                         .await
                         .map_err(|e| js_error(&e))?;
@@ -82,24 +93,27 @@ impl ChunkReader {
                         .ok()
                         .and_then(|v| v.dyn_into::<Uint8Array>().ok());
                     match value {
-                        // The read moved the buffer: the view it gives back is on the same memory, ours again.
+                        // The read moved the buffer: the view it gives back is on the same memory, ours again
+                        // (header included).
                         Some(value) => {
                             *buffer = Some(value.buffer());
                             filled += value.length();
                         }
-                        None if self.finished && filled == 0 => return Ok(0),
+                        None if self.finished && filled == 0 => return Ok(None),
                         None => return Err("the file's stream gave no buffer back".into()),
                     }
                 }
+                if filled == 0 {
+                    return Ok(None);
+                }
                 let buffer = buffer.as_ref().ok_or("the file's read buffer was lost")?;
-                Uint8Array::new_with_byte_offset_and_length(buffer, 0, filled)
-                    .copy_to(&mut out[..filled as usize]);
-                Ok(filled as usize)
+                Uint8Array::new_with_byte_offset_and_length(buffer, 0, 4 + filled)
             }
             Source::Slices { file, offset, rest } => {
                 if rest.as_ref().is_none_or(|r| r.length() == 0) {
                     if *offset >= file.size() {
-                        return Ok(0);
+                        self.finished = true;
+                        return Ok(None);
                     }
                     let end = (*offset + SLICE_BYTES).min(file.size());
                     let slice = file
@@ -112,14 +126,17 @@ impl ChunkReader {
                     *offset = end;
                 }
                 let Some(read) = rest.as_ref() else {
-                    return Ok(0);
+                    return Ok(None);
                 };
-                let len = read.length().min(chunk);
-                read.subarray(0, len).copy_to(&mut out[..len as usize]);
+                let len = read.length().min(CHUNK);
+                let frame = Uint8Array::new_with_length(4 + len);
+                frame.subarray(0, 4).copy_from(&self.header);
+                frame.set(&read.subarray(0, len), 4);
                 *rest = Some(read.subarray(len, read.length()));
-                Ok(len as usize)
+                frame
             }
-        }
+        };
+        Ok(Some(frame))
     }
 }
 

@@ -2,8 +2,9 @@
 //! (`share::file_channel`) feeds it chunks and control frames and reads it for the view; the bytes themselves (the
 //! sender's File, the receiver's Blob parts) stay in the browser. (Over 400 lines: about half are its tests.)
 //!
-//! A receiver trusts nothing: data past the offered size, data for a transfer it did not accept, or a SHA-256 that
-//! does not match what arrived all fail the transfer.
+//! A receiver trusts nothing: data past the offered size, data for a transfer it did not accept, or a digest that
+//! does not match what arrived all fail the transfer. The digest is folded here from each chunk's SHA-256, which
+//! the browser computes (`share::chunk_digest`), in the order of the chunks.
 
 use sha2::{Digest, Sha256};
 
@@ -215,7 +216,7 @@ impl Transfers {
                 }
                 vec![]
             }
-            FileControl::Done { id, sha256 } => {
+            FileControl::Done { id, digest } => {
                 let Some(t) = self
                     .get_mut(id, Direction::Incoming)
                     .filter(|t| t.state == TransferState::Moving)
@@ -228,9 +229,9 @@ impl Transfers {
                     t.state =
                         TransferState::Failed(format!("{} of {} bytes arrived", t.bytes, t.size));
                     vec![TransferEffect::Drop(id)]
-                } else if got != sha256.to_ascii_lowercase() {
+                } else if got != digest.to_ascii_lowercase() {
                     t.state = TransferState::Failed(
-                        "the SHA-256 does not match: the file was damaged".into(),
+                        "the file's digest does not match: the file was damaged".into(),
                     );
                     vec![TransferEffect::Drop(id)]
                 } else {
@@ -241,20 +242,16 @@ impl Transfers {
         }
     }
 
-    /// A chunk of the peer's transfer `id` arrived. Returns whether to keep its bytes.
-    pub fn handle_chunk(
-        &mut self,
-        id: u32,
-        data: &[u8],
-        now: u64,
-    ) -> Result<(), Vec<TransferEffect>> {
+    /// A chunk of `len` bytes of the peer's transfer `id` arrived. Returns whether to keep its bytes (and have
+    /// them hashed into [`Transfers::chunk_digest`]).
+    pub fn handle_chunk(&mut self, id: u32, len: u64, now: u64) -> Result<(), Vec<TransferEffect>> {
         let Some(t) = self
             .get_mut(id, Direction::Incoming)
             .filter(|t| t.state == TransferState::Moving)
         else {
             return Err(vec![]); // not accepted, cancelled or unknown: drop the bytes
         };
-        if t.bytes + data.len() as u64 > t.size {
+        if t.bytes + len > t.size {
             t.state = TransferState::Failed("more data arrived than was offered".into());
             t.finished_at = Some(now);
             return Err(vec![
@@ -262,25 +259,25 @@ impl Transfers {
                 TransferEffect::Drop(id),
             ]);
         }
-        t.hasher.update(data);
-        t.bytes += data.len() as u64;
+        t.bytes += len;
         Ok(())
     }
 
-    /// The file channel sent `len` more bytes of outgoing `id` (already hashed by [`Transfers::hash_outgoing`]).
+    /// The file channel sent `len` more bytes of outgoing `id`.
     pub fn sent(&mut self, id: u32, len: u64) {
         if let Some(t) = self.get_mut(id, Direction::Outgoing) {
             t.bytes += len;
         }
     }
 
-    pub fn hash_outgoing(&mut self, id: u32, data: &[u8]) {
-        if let Some(t) = self.get_mut(id, Direction::Outgoing) {
-            t.hasher.update(data);
+    /// The SHA-256 of the next chunk of `id` (sent or received, in order).
+    pub fn chunk_digest(&mut self, id: u32, direction: Direction, digest: &[u8]) {
+        if let Some(t) = self.get_mut(id, direction) {
+            t.hasher.update(digest);
         }
     }
 
-    /// Every byte of outgoing `id` is sent: the Done frame to send, with the hash.
+    /// Every byte of outgoing `id` is sent and every chunk's digest folded: the Done frame to send.
     pub fn finish_outgoing(&mut self, id: u32, now: u64) -> Option<TransferEffect> {
         let t = self
             .get_mut(id, Direction::Outgoing)
@@ -289,7 +286,7 @@ impl Transfers {
         t.finished_at = Some(now);
         Some(TransferEffect::Send(FileControl::Done {
             id,
-            sha256: hex(&t.hasher.clone().finalize()),
+            digest: hex(&t.hasher.clone().finalize()),
         }))
     }
 
@@ -342,13 +339,14 @@ mod tests {
             vec![TransferEffect::StartSending(id)]
         );
         for chunk in data.chunks(3) {
-            tx.hash_outgoing(id, chunk);
+            tx.chunk_digest(id, Direction::Outgoing, &Sha256::digest(chunk));
             tx.sent(id, chunk.len() as u64);
             let mut chunk = chunk.to_vec();
             if tamper {
                 chunk[0] ^= 1;
             }
-            rx.handle_chunk(id, &chunk, 3).unwrap();
+            rx.handle_chunk(id, chunk.len() as u64, 3).unwrap();
+            rx.chunk_digest(id, Direction::Incoming, &Sha256::digest(&chunk));
         }
         let Some(TransferEffect::Send(done)) = tx.finish_outgoing(id, 4) else {
             panic!()
@@ -368,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn damaged_data_fails_the_hash_check() {
+    fn damaged_data_fails_the_digest_check() {
         let (rx, effects) = transfer(b"hello world, this is a file", true);
         assert_eq!(effects, vec![TransferEffect::Drop(0)]);
         assert!(matches!(
@@ -389,14 +387,10 @@ mod tests {
             },
             0,
         );
-        assert_eq!(
-            rx.handle_chunk(3, b"ab", 0),
-            Err(vec![]),
-            "not accepted yet"
-        );
+        assert_eq!(rx.handle_chunk(3, 2, 0), Err(vec![]), "not accepted yet");
         rx.answer(3, true, 0);
-        assert_eq!(rx.handle_chunk(3, b"abc", 0), Ok(()));
-        let refused = rx.handle_chunk(3, b"de", 0).unwrap_err();
+        assert_eq!(rx.handle_chunk(3, 3, 0), Ok(()));
+        let refused = rx.handle_chunk(3, 2, 0).unwrap_err();
         assert!(refused.contains(&TransferEffect::Send(FileControl::Cancel { id: 3 })));
     }
 

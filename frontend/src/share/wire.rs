@@ -3,7 +3,7 @@
 //!
 //! - [`CHAT_CHANNEL_ID`]: text frames, each a JSON [`ChatFrame`].
 //! - [`FILE_CHANNEL_ID`]: text frames are JSON [`FileControl`]; binary frames are chunks, a 4-byte little-endian
-//!   transfer id followed by the data ([`chunk_frame`], [`decode_chunk`]).
+//!   transfer id followed by the data ([`chunk_header`], [`decode_chunk`]).
 //!
 //! Everything from the other page is decoded to a `Result` with its size bounded first.
 
@@ -41,8 +41,10 @@ pub enum FileControl {
     Accept { id: u32 },
     /// Receiver: no thanks.
     Decline { id: u32 },
-    /// Sender: every byte is sent; this is the SHA-256 of them all, hex.
-    Done { id: u32, sha256: String },
+    /// Sender: every byte is sent; `digest` is the SHA-256 of the SHA-256 digests of the file's chunks in order
+    /// (each chunk's data, without its frame header), hex. Each chunk is hashed by the browser as it goes, off the
+    /// page's main thread; the digest of digests depends on the chunking, which both sides read off the same frames.
+    Done { id: u32, digest: String },
     /// Either side: stop and forget this transfer.
     Cancel { id: u32 },
 }
@@ -83,19 +85,14 @@ pub fn encode<T: Serialize>(frame: &T) -> String {
 
 #[cfg(test)]
 pub fn encode_chunk(id: u32, data: &[u8]) -> Vec<u8> {
-    let mut frame = chunk_frame(id);
-    frame.truncate(4 + data.len());
-    frame[4..].copy_from_slice(data);
+    let mut frame = chunk_header(id).to_vec();
+    frame.extend_from_slice(data);
     frame
 }
 
-/// A frame for `id`'s chunks to be written in place: the header is set, the data goes into `[4..4 + len]`, and the
-/// frame to send is `[..4 + len]`. The sender reuses one for a whole file, so each byte is copied once on its way
-/// from the file into the channel.
-pub fn chunk_frame(id: u32) -> Vec<u8> {
-    let mut frame = vec![0; 4 + CHUNK_BYTES];
-    frame[..4].copy_from_slice(&id.to_le_bytes());
-    frame
+/// The header of every chunk frame of transfer `id` (the data follows it).
+pub fn chunk_header(id: u32) -> [u8; 4] {
+    id.to_le_bytes()
 }
 
 pub fn decode_chunk(frame: &[u8]) -> Result<(u32, &[u8]), WireError> {
