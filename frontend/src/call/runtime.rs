@@ -3,13 +3,11 @@
 //! for the connection and media, [`ChatChannel`] and [`FileChannel`] for what a call carries, the [`SignalBook`]
 //! for signals through the node — and publishes a [`CallView`] whenever what a person would see changed.
 //!
-//! Effects run one at a time on one worker future, so an answer is always set before the candidates that follow
-//! it (the camera opens beside them: `AcquireMedia` only starts it); signals to the other side do not wait for
-//! them (see [`CallRuntime::take_effects`]). Components never reach in here: they
+//! Effects run one at a time on one worker future, in the order [`EffectQueue`] keeps (the camera opens beside
+//! them: `AcquireMedia` only starts it; signals to the other side do not wait for them). Components never reach in here: they
 //! dispatch [`CallAction`]s.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::{Interval, Timeout};
@@ -18,6 +16,7 @@ use hearsay_shared::gossip::PublicKey;
 use hearsay_shared::page::{ClientMsg, ServerMsg, UserDirectory};
 use yew::Callback;
 
+use super::effect_queue::EffectQueue;
 use super::machine::CallMachine;
 use super::peer_executor::PeerExecutor;
 use super::signaling::{SignalBook, received_signal};
@@ -46,7 +45,7 @@ const STATS_EVERY_MS: u32 = 1_000;
 #[derive(Default)]
 struct State {
     machine: CallMachine,
-    queue: VecDeque<Effect>,
+    queue: EffectQueue,
     working: bool,
     book: SignalBook,
     users: UserDirectory,
@@ -227,29 +226,13 @@ impl CallRuntime {
         self.refresh();
     }
 
-    /// Takes the machine's new effects: signals go out at once, in the order the machine made them; the rest wait
-    /// in the queue for the worker. A signal queued behind the browser's work (an answer being set, candidates
-    /// being added) reached the other side ~40 ms later, and the other side's DTLS waits for the answer. No signal
-    /// depends on browser work still queued: the machine makes each one from a result it was given.
+    /// Takes the machine's new effects into the [`EffectQueue`], and sends the signals it gives back at once.
     fn take_effects(&self) {
         let signals: Vec<_> = {
             let mut state = self.shared.state.borrow_mut();
             let mut signals = Vec::new();
             while let Some(effect) = state.machine.poll_effect() {
-                match effect {
-                    Effect::Send { to, signal } => signals.push((to, signal)),
-                    // The other side's first picture waits for the camera: it goes ahead of the candidates still
-                    // to be added (independent browser work; a Firefox caller's five held it ~50 ms), never
-                    // ahead of the description work that makes the transceivers it goes on.
-                    Effect::AttachMedia => {
-                        let mut at = state.queue.len();
-                        while at > 0 && matches!(state.queue[at - 1], Effect::AddCandidate(_)) {
-                            at -= 1;
-                        }
-                        state.queue.insert(at, Effect::AttachMedia);
-                    }
-                    other => state.queue.push_back(other),
-                }
+                signals.extend(state.queue.take(effect));
             }
             signals
         };
@@ -284,7 +267,7 @@ impl CallRuntime {
                     runtime.take_effects();
                     let next = {
                         let mut state = runtime.shared.state.borrow_mut();
-                        let next = state.queue.pop_front();
+                        let next = state.queue.pop();
                         state.working = next.is_some();
                         next
                     };
