@@ -128,7 +128,7 @@ const MILESTONES: [(&str, &str, &str); 11] = [
     (
         "callee",
         "setRemoteDescription offer called",
-        "the offer is in the callee's page",
+        "the callee sets the offer (after asking for the camera)",
     ),
     (
         "callee",
@@ -148,7 +148,7 @@ const MILESTONES: [(&str, &str, &str); 11] = [
     (
         "caller",
         "setRemoteDescription answer called",
-        "the answer is in the caller's page",
+        "the caller sets the answer",
     ),
     (
         "callee",
