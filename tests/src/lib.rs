@@ -44,6 +44,8 @@ pub mod netbed;
 
 pub mod plain_call;
 
+pub mod procs;
+
 use hearsay_shared::startup::{
     GOSSIP_ADDR_PREFIX, KEY_PREFIX, PAGE_URL_PREFIX, STUN_ADDR_PREFIX, TURN_ADDR_PREFIX,
     TURN_SECRET_FILE, TURN_TCP_ADDR_PREFIX,
@@ -444,10 +446,5 @@ where
 
 /// VmRSS of process `pid` in KiB.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS")
+    procs::status_kib(pid, "VmRSS:")
 }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use hearsay_tests::call_page::{Person, call_connected, call_connected_in, pair, pair_in};
 use hearsay_tests::fantoccini::Locator;
+use hearsay_tests::procs;
 use hearsay_tests::{AUTO_ACCEPT, Browser, BrowserKind, Node, wait_until};
 
 const CALLS: usize = 10;
@@ -486,58 +487,19 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
 /// A memory figure (`VmHWM:` peak or `VmRSS:` current, KiB) of the largest process of the browser with this
 /// profile: its page's renderer.
 fn rss_kib(profile_marker: &str, field: &str) -> u64 {
-    let mut peak = 0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let dir = entry.path();
-        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
-            continue;
-        };
-        if !String::from_utf8_lossy(&cmdline).contains(profile_marker) {
-            continue;
-        }
-        let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
-            continue;
-        };
-        if let Some(kib) = status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak = peak.max(kib);
-        }
-    }
-    peak
+    procs::with_arg(profile_marker)
+        .into_iter()
+        .filter_map(|pid| procs::status_kib(pid, field).ok())
+        .max()
+        .unwrap_or(0)
 }
 
-/// CPU seconds (user + system) used so far by every process of the browser with this profile (renderer, network,
-/// GPU…), from `/proc/<pid>/stat` in clock ticks of 1/100 s.
+/// CPU seconds used so far by every process of the browser with this profile (renderer, network, GPU…).
 fn cpu_s(profile_marker: &str) -> f64 {
-    let mut ticks = 0u64;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let dir = entry.path();
-        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
-            continue;
-        };
-        if !String::from_utf8_lossy(&cmdline).contains(profile_marker) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are the 12th
-        // and 13th.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        ticks += fields
-            .get(11..13)
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.parse::<u64>().ok())
-            .sum::<u64>();
-    }
-    ticks as f64 / 100.0
+    procs::with_arg(profile_marker)
+        .into_iter()
+        .filter_map(|pid| procs::cpu_seconds(pid).ok())
+        .sum()
 }
 
 /// CPU milliseconds per MB that the two browsers spent on `work` moving `mb` megabytes: (A's, B's).

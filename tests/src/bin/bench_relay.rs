@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use hearsay_shared::startup;
+use hearsay_tests::procs::cpu_seconds;
 use hearsay_tests::relay_tools::{
     UclientReport, binding_request, free_udp_port, parse_uclient, stun_exchange,
 };
@@ -563,19 +564,6 @@ fn relay_sockets(range: (u16, u16)) -> anyhow::Result<usize> {
         .filter_map(|local| u16::from_str_radix(local.rsplit(':').next()?, 16).ok())
         .filter(|p| (range.0..=range.1).contains(p))
         .count())
-}
-
-/// User + system CPU seconds `pid` has used so far (/proc/<pid>/stat fields 14 and 15, at the usual 100 Hz).
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')').context("malformed stat")? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<f64> {
-        Ok(fields.get(i).context("short stat")?.parse::<f64>()?)
-    };
-    // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the command.
-    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// VmRSS of `pid` once it holds still: two readings 200 ms apart that agree within 1 %, read for at most 5 s (a
