@@ -293,6 +293,31 @@ async fn one_local_call(p: &Person) -> anyhow::Result<f64> {
         .ok_or_else(|| anyhow::anyhow!("local call failed: {r}"))
 }
 
+/// Defines `sendAll(tx, total, chunkBytes)` for the channel anchors: `total` bytes in messages of `chunkBytes`, at
+/// most 8 MiB queued (the file channel's high water), resuming below the channel's low threshold.
+const SEND_ALL: &str = r#"
+    const sendAll = async (tx, total, chunkBytes) => {
+        const chunk = new Uint8Array(chunkBytes);
+        let sent = 0;
+        while (sent < total) {
+            if (tx.bufferedAmount > (8 << 20)) {
+                await new Promise(resolve => tx.onbufferedamountlow = resolve);
+            }
+            const n = Math.min(chunk.length, total - sent);
+            tx.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+            sent += n;
+        }
+    };
+"#;
+
+/// The SDP a page's script gave back, or what went wrong making the `what`.
+fn sdp_of(reply: &serde_json::Value, what: &str) -> anyhow::Result<String> {
+    reply["sdp"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the anchor's {what} failed: {reply}"))
+}
+
 /// The second anchor for files: MB/s of a bare data channel from `a`'s page to `b`'s (two browsers, as a call's
 /// file goes), the same messages and backpressure as [`local_channel_mb_s`], bytes counted and dropped. Signaling is
 /// handed over by this program; only host candidates, so the path is the same as the call's.
@@ -329,10 +354,7 @@ async fn two_browser_channel_mb_s(
             vec![],
         )
         .await?;
-    let offer = offer["sdp"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("anchor offer failed: {offer}"))?
-        .to_owned();
+    let offer = sdp_of(&offer, "offer")?;
     let answer = b
         .browser
         .client
@@ -361,33 +383,22 @@ async fn two_browser_channel_mb_s(
             vec![offer.into(), (mib << 20).into()],
         )
         .await?;
-    let answer = answer["sdp"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("anchor answer failed: {answer}"))?
-        .to_owned();
+    let answer = sdp_of(&answer, "answer")?;
     let sent = a
         .browser
         .client
         .execute_async(
-            r#"
+            &(SEND_ALL.to_owned()
+                + r#"
             const [answer, total, chunkBytes, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
             (async () => {
                 const [pc, tx] = [window.__anchor, window.__anchorTx];
                 await pc.setRemoteDescription({type: "answer", sdp: answer});
                 if (tx.readyState !== "open") await new Promise(resolve => tx.onopen = resolve);
-                const chunk = new Uint8Array(chunkBytes);
                 const t0 = performance.timeOrigin + performance.now();
-                let sent = 0;
-                while (sent < total) {
-                    if (tx.bufferedAmount > (8 << 20)) {
-                        await new Promise(resolve => tx.onbufferedamountlow = resolve);
-                    }
-                    const n = Math.min(chunk.length, total - sent);
-                    tx.send(n === chunk.length ? chunk : chunk.subarray(0, n));
-                    sent += n;
-                }
+                await sendAll(tx, total, chunkBytes);
                 return t0;
-            })().then(t0 => done({t0}), e => done({error: String(e)}));"#,
+            })().then(t0 => done({t0}), e => done({error: String(e)}));"#),
             vec![answer.into(), (mib << 20).into(), chunk.into()],
         )
         .await?;
@@ -416,7 +427,8 @@ async fn two_browser_channel_mb_s(
 
 /// The anchor for files: MB/s of a bare data channel between two peer connections in one page.
 async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Result<f64> {
-    let script = r#"
+    let script = SEND_ALL.to_owned()
+        + r#"
         const [total, chunkBytes, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
         (async () => {
             const [a, b] = [new RTCPeerConnection(), new RTCPeerConnection()];
@@ -437,17 +449,8 @@ async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Res
             await b.setLocalDescription(await b.createAnswer());
             await a.setRemoteDescription(b.localDescription);
             await new Promise(resolve => tx.onopen = resolve);
-            const chunk = new Uint8Array(chunkBytes);
             const t0 = performance.now();
-            let sent = 0;
-            while (sent < total) {
-                if (tx.bufferedAmount > (8 << 20)) {
-                    await new Promise(resolve => tx.onbufferedamountlow = resolve);
-                }
-                const n = Math.min(chunk.length, total - sent);
-                tx.send(n === chunk.length ? chunk : chunk.subarray(0, n));
-                sent += n;
-            }
+            await sendAll(tx, total, chunkBytes);
             const t1 = await received;
             a.close(); b.close();
             return total / 1e6 / ((t1 - t0) / 1000);
@@ -456,7 +459,7 @@ async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Res
     let r = p
         .browser
         .client
-        .execute_async(script, vec![(mib << 20).into(), chunk.into()])
+        .execute_async(&script, vec![(mib << 20).into(), chunk.into()])
         .await?;
     r["mb_s"]
         .as_f64()

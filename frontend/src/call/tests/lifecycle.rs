@@ -59,15 +59,7 @@ fn both_sides_connect_without_waiting_for_their_cameras() {
     let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
     a.slow_camera = true;
     b.slow_camera = true;
-    call(&mut a, &b, CallMedia::AudioVideo);
-    settle(&mut a, &mut b, 0);
-    b.machine.handle_intent(
-        1,
-        Intent::Accept {
-            media: CallMedia::AudioVideo,
-        },
-    );
-    settle(&mut a, &mut b, 1);
+    call_and_accept(&mut a, &mut b, CallMedia::AudioVideo);
     assert_eq!(
         a.machine.phase(),
         Phase::InCall,
@@ -247,15 +239,7 @@ fn each_side_opens_its_peer_connection_with_its_own_nodes_servers() {
         .set_ice_servers(vec![server("stun:203.0.113.10:3478")]);
     b.machine
         .set_ice_servers(vec![server("stun:198.51.100.7:3478")]);
-    call(&mut a, &b, CallMedia::AudioVideo);
-    settle(&mut a, &mut b, 0);
-    b.machine.handle_intent(
-        1,
-        Intent::Accept {
-            media: CallMedia::AudioVideo,
-        },
-    );
-    settle(&mut a, &mut b, 1);
+    call_and_accept(&mut a, &mut b, CallMedia::AudioVideo);
     let opened = |side: &Side| {
         side.effects.iter().find_map(|e| match e {
             Effect::OpenPeer { ice_servers } => Some(ice_servers.clone()),

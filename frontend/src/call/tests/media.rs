@@ -9,15 +9,7 @@ use super::*;
 fn a_missing_camera_falls_back_to_audio_only_and_the_caller_sees_it() {
     let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
     b.camera_missing = true;
-    call(&mut a, &b, CallMedia::AudioVideo);
-    settle(&mut a, &mut b, 0);
-    b.machine.handle_intent(
-        1,
-        Intent::Accept {
-            media: CallMedia::AudioVideo,
-        },
-    );
-    settle(&mut a, &mut b, 1);
+    call_and_accept(&mut a, &mut b, CallMedia::AudioVideo);
     assert_eq!(b.machine.phase(), Phase::InCall);
     assert_eq!(b.machine.call().unwrap().sending, CallMedia::AudioOnly);
     assert!(
@@ -96,15 +88,7 @@ fn a_refused_screen_picker_leaves_the_camera_on() {
 fn the_camera_goes_out_before_the_microphone_opens_and_not_after_the_call() {
     let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
     b.slow_camera = true;
-    call(&mut a, &b, CallMedia::AudioVideo);
-    settle(&mut a, &mut b, 0);
-    b.machine.handle_intent(
-        1,
-        Intent::Accept {
-            media: CallMedia::AudioVideo,
-        },
-    );
-    settle(&mut a, &mut b, 1);
+    call_and_accept(&mut a, &mut b, CallMedia::AudioVideo);
     let attaches = |s: &Side| s.count(|e| *e == Effect::AttachMedia);
     assert_eq!(attaches(&b), 0, "nothing is open yet");
     b.machine.handle_rtc(2, RtcEvent::CameraReady);

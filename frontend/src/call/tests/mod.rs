@@ -198,13 +198,18 @@ pub fn call(a: &mut Side, b: &Side, media: CallMedia) {
     );
 }
 
+/// `a` calls `b`, and `b` accepts at t = 1 ms; both settled.
+pub fn call_and_accept(a: &mut Side, b: &mut Side, media: CallMedia) {
+    call(a, b, media);
+    settle(a, b, 0);
+    b.machine.handle_intent(1, Intent::Accept { media });
+    settle(a, b, 1);
+}
+
 /// Alice calls Bob, Bob accepts at t = 1 ms, and both are in the call.
 pub fn connected(media: CallMedia) -> (Side, Side) {
     let (mut a, mut b) = (Side::new("alice"), Side::new("bob"));
-    call(&mut a, &b, media);
-    settle(&mut a, &mut b, 0);
-    b.machine.handle_intent(1, Intent::Accept { media });
-    settle(&mut a, &mut b, 1);
+    call_and_accept(&mut a, &mut b, media);
     assert_eq!(a.machine.phase(), Phase::InCall);
     assert_eq!(b.machine.phase(), Phase::InCall);
     (a, b)
