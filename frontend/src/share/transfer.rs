@@ -216,6 +216,20 @@ impl Transfers {
                 }
                 vec![]
             }
+            FileControl::WholeFileDone { id, sha256: _ } => {
+                let Some(t) = self
+                    .get_mut(id, Direction::Incoming)
+                    .filter(|t| t.state == TransferState::Moving)
+                else {
+                    return vec![];
+                };
+                t.finished_at = Some(now);
+                t.state = TransferState::Failed(
+                    "the sender's hearsay is older and checks files another way: update both to exchange files"
+                        .into(),
+                );
+                vec![TransferEffect::Drop(id)]
+            }
             FileControl::Done { id, digest } => {
                 let Some(t) = self
                     .get_mut(id, Direction::Incoming)
@@ -372,6 +386,29 @@ mod tests {
         assert!(matches!(
             rx.get(0, Direction::Incoming).unwrap().state,
             TransferState::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn an_older_senders_done_fails_the_transfer_saying_why() {
+        let mut rx = Transfers::default();
+        rx.handle_control(
+            FileControl::Offer {
+                id: 2,
+                name: "x".into(),
+                size: 3,
+                mime: "".into(),
+            },
+            0,
+        );
+        rx.answer(2, true, 0);
+        assert_eq!(rx.handle_chunk(2, 3, 0), Ok(()));
+        let done = super::super::wire::decode_control(r#"{"type":"done","id":2,"sha256":"ab"}"#)
+            .expect("an older page's Done is read");
+        assert_eq!(rx.handle_control(done, 1), vec![TransferEffect::Drop(2)]);
+        assert!(matches!(
+            &rx.get(2, Direction::Incoming).unwrap().state,
+            TransferState::Failed(why) if why.contains("older")
         ));
     }
 

@@ -44,7 +44,13 @@ pub enum FileControl {
     /// Sender: every byte is sent; `digest` is the SHA-256 of the SHA-256 digests of the file's chunks in order
     /// (each chunk's data, without its frame header), hex. Each chunk is hashed by the browser as it goes, off the
     /// page's main thread; the digest of digests depends on the chunking, which both sides read off the same frames.
+    #[serde(rename = "chunks_done")]
     Done { id: u32, digest: String },
+    /// An older page's Done: the SHA-256 of the whole file, which this page no longer computes. Read only to end
+    /// the transfer with a reason the person can act on (an older page in turn cannot read `chunks_done`, and its
+    /// transfer from this page never completes).
+    #[serde(rename = "done")]
+    WholeFileDone { id: u32, sha256: String },
     /// Either side: stop and forget this transfer.
     Cancel { id: u32 },
 }
