@@ -1,5 +1,5 @@
-//! What the benchmarks read about processes from Linux's `/proc`: CPU time, memory, and which processes carry an
-//! argument (a browser's processes all carry its profile directory).
+//! What the benchmarks read about processes from Linux's `/proc`: CPU time, memory, and which processes make up a
+//! browser (the one started with its profile directory, and every process under it).
 
 use anyhow::Context;
 
@@ -40,4 +40,42 @@ pub fn with_arg(marker: &str) -> Vec<u32> {
                 .then_some(pid)
         })
         .collect()
+}
+
+/// The parent of `pid` (`/proc/<pid>/stat` field 4).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Every process whose command line contains `marker`, and every process under one of them: all of a browser,
+/// whether or not its helpers repeat the profile directory on their own command lines (Firefox's content
+/// processes do not).
+pub fn family(marker: &str) -> Vec<u32> {
+    let mut family = with_arg(marker);
+    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            Some((pid, parent(pid)?))
+        })
+        .collect();
+    // Parents come before children in the list only by accident: grow until nothing joins.
+    loop {
+        let joining: Vec<u32> = all
+            .iter()
+            .filter(|(pid, parent)| family.contains(parent) && !family.contains(pid))
+            .map(|(pid, _)| *pid)
+            .collect();
+        if joining.is_empty() {
+            return family;
+        }
+        family.extend(joining);
+    }
 }

@@ -14,8 +14,9 @@
 //!   data channel between two RTCPeerConnections in one page, and one from A's page to B's (the two browsers a
 //!   call's file crosses), the same 64 KiB messages and backpressure, bytes counted and dropped.
 //! - **Firefox ↔ Chromium**: the same direct set-up (Firefox calling a fresh Chromium each time, and Chromium calling
-//!   a fresh Firefox) and the same file from Firefox to Chromium, beside the anchors measured in Firefox. Firefox's
-//!   content processes do not carry the profile dir on their command line, so its memory and CPU are not shown.
+//!   a fresh Firefox) and the same file from Firefox to Chromium, beside the anchors measured in Firefox. A browser's
+//!   processes are the one started with its profile and all under it ([`procs::family`]): Firefox's content
+//!   processes do not repeat the profile on their command lines.
 
 use std::time::{Duration, Instant};
 
@@ -448,7 +449,7 @@ async fn local_channel_mb_s(p: &Person, mib: usize, chunk: usize) -> anyhow::Res
             await b.setRemoteDescription(a.localDescription);
             await b.setLocalDescription(await b.createAnswer());
             await a.setRemoteDescription(b.localDescription);
-            await new Promise(resolve => tx.onopen = resolve);
+            if (tx.readyState !== "open") await new Promise(resolve => tx.onopen = resolve);
             const t0 = performance.now();
             await sendAll(tx, total, chunkBytes);
             const t1 = await received;
@@ -488,9 +489,9 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 /// A memory figure (`VmHWM:` peak or `VmRSS:` current, KiB) of the largest process of the browser with this
-/// profile: its page's renderer.
+/// profile: its page's renderer (Chromium) or content process (Firefox).
 fn rss_kib(profile_marker: &str, field: &str) -> u64 {
-    procs::with_arg(profile_marker)
+    procs::family(profile_marker)
         .into_iter()
         .filter_map(|pid| procs::status_kib(pid, field).ok())
         .max()
@@ -499,7 +500,7 @@ fn rss_kib(profile_marker: &str, field: &str) -> u64 {
 
 /// CPU seconds used so far by every process of the browser with this profile (renderer, network, GPU…).
 fn cpu_s(profile_marker: &str) -> f64 {
-    procs::with_arg(profile_marker)
+    procs::family(profile_marker)
         .into_iter()
         .filter_map(|pid| procs::cpu_seconds(pid).ok())
         .sum()
@@ -709,20 +710,36 @@ async fn files() -> anyhow::Result<()> {
     )
     .await?;
     let ff_anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
-    let ff_two_browsers_mb_s = two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES).await?;
-    let mb_s = file_mb / send_file(&a, &b, &path).await?.secs;
+    let (ff_two_browsers_mb_s, bare_cpu_a, bare_cpu_b) = cpu_ms_per_mb(
+        &a,
+        &b,
+        file_mb,
+        two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES),
+    )
+    .await?;
+    let rss_before = (
+        rss_kib(&a.browser.profile_marker(), "VmRSS:"),
+        rss_kib(&b.browser.profile_marker(), "VmRSS:"),
+    );
+    let (sent, cpu_a, cpu_b) = cpu_ms_per_mb(&a, &b, file_mb, send_file(&a, &b, &path)).await?;
+    let mb_s = file_mb / sent.secs;
     println!(
         "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {ff_anchor_mb_s:.1} | {:.2}× | | | | | |",
         ff_anchor_mb_s / anchor_mb_s
     );
     println!(
-        "| anchor: bare data channel, Firefox's page to Chromium's | {ff_two_browsers_mb_s:.1} | {:.2}× | 1.00× | | | | |",
+        "| anchor: bare data channel, Firefox's page to Chromium's | {ff_two_browsers_mb_s:.1} | {:.2}× | 1.00× | {bare_cpu_a:.0} / {bare_cpu_b:.0} | | | |",
         ff_two_browsers_mb_s / anchor_mb_s
     );
     println!(
-        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {:.2}× | | | | ≥ 0.95× the bare channel |",
+        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {:.2}× | {cpu_a:.0} / {cpu_b:.0} | {:.0} → {:.0} / {:.0} | {:.0} → {:.0} | ≥ 0.95× the bare channel |",
         mb_s / anchor_mb_s,
         mb_s / ff_two_browsers_mb_s,
+        rss_before.0 as f64 / 1024.0,
+        sent.sender_first_half_mib,
+        sent.sender_second_half_mib,
+        rss_before.1 as f64 / 1024.0,
+        rss_kib(&b.browser.profile_marker(), "VmHWM:") as f64 / 1024.0,
     );
     Ok(())
 }
