@@ -4,8 +4,8 @@
 //! for signals through the node — and publishes a [`CallView`] whenever what a person would see changed.
 //!
 //! Effects run one at a time on one worker future, in the order [`EffectQueue`] keeps (the camera opens beside
-//! them: `AcquireMedia` only starts it; signals to the other side do not wait for them). Components never reach in here: they
-//! dispatch [`CallAction`]s.
+//! them: `AcquireMedia` only starts it; signals to the other side do not wait for them). Components never reach in
+//! here: they dispatch [`CallAction`]s.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -299,6 +299,7 @@ impl CallRuntime {
     async fn execute(&self, effect: Effect) {
         let s = &self.shared;
         match effect {
+            // Never queued: the effect queue hands signals back to be sent at once.
             Effect::Send { to, signal } => self.send_signal(to, signal),
             Effect::StartSession => {
                 s.chat.reset();

@@ -117,6 +117,12 @@ impl Transfers {
             .find(|t| t.id == id && t.direction == direction)
     }
 
+    /// Incoming `id`, if it is accepted and still moving (the only state in which its data and Done count).
+    fn moving_incoming(&mut self, id: u32) -> Option<&mut Transfer> {
+        self.get_mut(id, Direction::Incoming)
+            .filter(|t| t.state == TransferState::Moving)
+    }
+
     /// This person offers a file; returns its id and the offer to send.
     pub fn offer(&mut self, name: String, size: u64, mime: String) -> (u32, TransferEffect) {
         let id = self.next_id;
@@ -217,10 +223,7 @@ impl Transfers {
                 vec![]
             }
             FileControl::WholeFileDone { id, sha256: _ } => {
-                let Some(t) = self
-                    .get_mut(id, Direction::Incoming)
-                    .filter(|t| t.state == TransferState::Moving)
-                else {
+                let Some(t) = self.moving_incoming(id) else {
                     return vec![];
                 };
                 t.finished_at = Some(now);
@@ -231,10 +234,7 @@ impl Transfers {
                 vec![TransferEffect::Drop(id)]
             }
             FileControl::Done { id, digest } => {
-                let Some(t) = self
-                    .get_mut(id, Direction::Incoming)
-                    .filter(|t| t.state == TransferState::Moving)
-                else {
+                let Some(t) = self.moving_incoming(id) else {
                     return vec![];
                 };
                 t.finished_at = Some(now);
@@ -259,10 +259,7 @@ impl Transfers {
     /// A chunk of `len` bytes of the peer's transfer `id` arrived. Returns whether to keep its bytes (and have
     /// them hashed into [`Transfers::chunk_digest`]).
     pub fn handle_chunk(&mut self, id: u32, len: u64, now: u64) -> Result<(), Vec<TransferEffect>> {
-        let Some(t) = self
-            .get_mut(id, Direction::Incoming)
-            .filter(|t| t.state == TransferState::Moving)
-        else {
+        let Some(t) = self.moving_incoming(id) else {
             return Err(vec![]); // not accepted, cancelled or unknown: drop the bytes
         };
         if t.bytes + len > t.size {

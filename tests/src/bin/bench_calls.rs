@@ -655,22 +655,20 @@ async fn files() -> anyhow::Result<()> {
     std::fs::write(&path, &data)?;
     drop(data);
     let (a, b) = call_connected(&[], &[AUTO_ACCEPT]).await?;
-    let anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
+    let chromium = file_figures(&a, &b, &path).await?;
     let big_chunks_mb_s = local_channel_mb_s(&a, FILE_MIB, 256 * 1024).await?;
-    let file_mb = (FILE_MIB << 20) as f64 / 1e6;
-    let (two_browsers_mb_s, bare_cpu_a, bare_cpu_b) = cpu_ms_per_mb(
-        &a,
-        &b,
-        file_mb,
-        two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES),
+    drop((a, b));
+    let (a, b) = call_connected_in(
+        BrowserKind::Firefox,
+        BrowserKind::Chromium,
+        &[],
+        &[AUTO_ACCEPT],
     )
     .await?;
-    let rss_before = (
-        rss_kib(&a.browser.profile_marker(), "VmRSS:"),
-        rss_kib(&b.browser.profile_marker(), "VmRSS:"),
-    );
-    let (sent, cpu_a, cpu_b) = cpu_ms_per_mb(&a, &b, file_mb, send_file(&a, &b, &path)).await?;
-    let mb_s = file_mb / sent.secs;
+    let firefox = file_figures(&a, &b, &path).await?;
+    drop((a, b));
+
+    let anchor = chromium.one_page_mb_s;
     println!(
         "\n## File transfer ({FILE_MIB} MiB, A → B, on loopback, during a call; A and B are Chromium unless a row says otherwise)\n"
     );
@@ -679,69 +677,98 @@ async fn files() -> anyhow::Result<()> {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
     println!(
-        "| anchor: bare data channel, two peer connections in one page, 64 KiB messages | {anchor_mb_s:.1} | 1.00× | | | | | |"
+        "| anchor: bare data channel, two peer connections in one page, 64 KiB messages | {anchor:.1} | 1.00× | | | | | |"
     );
     println!(
         "| the same with 256 KiB messages | {big_chunks_mb_s:.1} | {:.2}× | | | | | |",
-        big_chunks_mb_s / anchor_mb_s
+        big_chunks_mb_s / anchor
+    );
+    chromium.rows(
+        "from A's page to B's (two browsers, as a call's file goes)",
+        "hearsay file transfer (read, frame, send; receive, fold into a Blob, check the digest)",
+        anchor,
     );
     println!(
-        "| anchor: bare data channel from A's page to B's (two browsers, as a call's file goes), 64 KiB messages | {two_browsers_mb_s:.1} | {:.2}× | 1.00× | {bare_cpu_a:.0} / {bare_cpu_b:.0} | | | |",
-        two_browsers_mb_s / anchor_mb_s
+        "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {:.1} | {:.2}× | | | | | |",
+        firefox.one_page_mb_s,
+        firefox.one_page_mb_s / anchor
     );
-    let mib = |kib: u64| kib as f64 / 1024.0;
-    println!(
-        "| hearsay file transfer (read, frame, send; receive, fold into a Blob, check the digest) | {mb_s:.1} | {:.2}× | {:.2}× | {cpu_a:.0} / {cpu_b:.0} | {:.0} → {:.0} / {:.0} | {:.0} → {:.0} | ≥ 0.95× the bare channel |",
-        mb_s / anchor_mb_s,
-        mb_s / two_browsers_mb_s,
-        mib(rss_before.0),
-        sent.sender_first_half_mib,
-        sent.sender_second_half_mib,
-        mib(rss_before.1),
-        mib(rss_kib(&b.browser.profile_marker(), "VmHWM:")),
-    );
-    drop((a, b));
-
-    let (a, b) = call_connected_in(
-        BrowserKind::Firefox,
-        BrowserKind::Chromium,
-        &[],
-        &[AUTO_ACCEPT],
-    )
-    .await?;
-    let ff_anchor_mb_s = local_channel_mb_s(&a, FILE_MIB, CHUNK_BYTES).await?;
-    let (ff_two_browsers_mb_s, bare_cpu_a, bare_cpu_b) = cpu_ms_per_mb(
-        &a,
-        &b,
-        file_mb,
-        two_browser_channel_mb_s(&a, &b, FILE_MIB, CHUNK_BYTES),
-    )
-    .await?;
-    let rss_before = (
-        rss_kib(&a.browser.profile_marker(), "VmRSS:"),
-        rss_kib(&b.browser.profile_marker(), "VmRSS:"),
-    );
-    let (sent, cpu_a, cpu_b) = cpu_ms_per_mb(&a, &b, file_mb, send_file(&a, &b, &path)).await?;
-    let mb_s = file_mb / sent.secs;
-    println!(
-        "| anchor in Firefox: bare data channel, two peer connections in one page, 64 KiB messages | {ff_anchor_mb_s:.1} | {:.2}× | | | | | |",
-        ff_anchor_mb_s / anchor_mb_s
-    );
-    println!(
-        "| anchor: bare data channel, Firefox's page to Chromium's | {ff_two_browsers_mb_s:.1} | {:.2}× | 1.00× | {bare_cpu_a:.0} / {bare_cpu_b:.0} | | | |",
-        ff_two_browsers_mb_s / anchor_mb_s
-    );
-    println!(
-        "| hearsay file transfer, Firefox → Chromium | {mb_s:.1} | {:.2}× | {:.2}× | {cpu_a:.0} / {cpu_b:.0} | {:.0} → {:.0} / {:.0} | {:.0} → {:.0} | ≥ 0.95× the bare channel |",
-        mb_s / anchor_mb_s,
-        mb_s / ff_two_browsers_mb_s,
-        rss_before.0 as f64 / 1024.0,
-        sent.sender_first_half_mib,
-        sent.sender_second_half_mib,
-        rss_before.1 as f64 / 1024.0,
-        rss_kib(&b.browser.profile_marker(), "VmHWM:") as f64 / 1024.0,
+    firefox.rows(
+        "Firefox's page to Chromium's",
+        "hearsay file transfer, Firefox → Chromium",
+        anchor,
     );
     Ok(())
+}
+
+/// The file figures of one pair of browsers in a call, A sending to B.
+struct FileFigures {
+    /// The bare channel between two connections in A's page.
+    one_page_mb_s: f64,
+    /// The bare channel from A's page to B's, and the browsers' CPU ms per MB meanwhile (A, B).
+    bare_mb_s: f64,
+    bare_cpu: (f64, f64),
+    /// The file through hearsay, and the browsers' CPU ms per MB meanwhile (A, B).
+    sent: Sent,
+    cpu: (f64, f64),
+    /// Each side's largest process before the file (MiB), and B's peak after it.
+    rss_before: (f64, f64),
+    rss_b_peak: f64,
+}
+
+/// Measures the anchors and sends the file at `path` from `a` to `b`.
+async fn file_figures(
+    a: &Person,
+    b: &Person,
+    path: &std::path::Path,
+) -> anyhow::Result<FileFigures> {
+    let file_mb = (FILE_MIB << 20) as f64 / 1e6;
+    let mib = |p: &Person, field| rss_kib(&p.browser.profile_marker(), field) as f64 / 1024.0;
+    let one_page_mb_s = local_channel_mb_s(a, FILE_MIB, CHUNK_BYTES).await?;
+    let (bare_mb_s, bare_a, bare_b) = cpu_ms_per_mb(
+        a,
+        b,
+        file_mb,
+        two_browser_channel_mb_s(a, b, FILE_MIB, CHUNK_BYTES),
+    )
+    .await?;
+    let rss_before = (mib(a, "VmRSS:"), mib(b, "VmRSS:"));
+    let (sent, cpu_a, cpu_b) = cpu_ms_per_mb(a, b, file_mb, send_file(a, b, path)).await?;
+    Ok(FileFigures {
+        one_page_mb_s,
+        bare_mb_s,
+        bare_cpu: (bare_a, bare_b),
+        sent,
+        cpu: (cpu_a, cpu_b),
+        rss_before,
+        rss_b_peak: mib(b, "VmHWM:"),
+    })
+}
+
+impl FileFigures {
+    /// The bare two-browser channel's row and the file's, with their ratios to the one-page `anchor`.
+    fn rows(&self, bare: &str, file: &str, anchor: f64) {
+        let mb_s = (FILE_MIB << 20) as f64 / 1e6 / self.sent.secs;
+        println!(
+            "| anchor: bare data channel {bare}, 64 KiB messages | {:.1} | {:.2}× | 1.00× | {:.0} / {:.0} | | | |",
+            self.bare_mb_s,
+            self.bare_mb_s / anchor,
+            self.bare_cpu.0,
+            self.bare_cpu.1,
+        );
+        println!(
+            "| {file} | {mb_s:.1} | {:.2}× | {:.2}× | {:.0} / {:.0} | {:.0} → {:.0} / {:.0} | {:.0} → {:.0} | ≥ 0.95× the bare channel |",
+            mb_s / anchor,
+            mb_s / self.bare_mb_s,
+            self.cpu.0,
+            self.cpu.1,
+            self.rss_before.0,
+            self.sent.sender_first_half_mib,
+            self.sent.sender_second_half_mib,
+            self.rss_before.1,
+            self.rss_b_peak,
+        );
+    }
 }
 
 /// A file sent: seconds from `b` accepting the file at `path` that `a` offers (transfer 0) until `b` has it all, and
