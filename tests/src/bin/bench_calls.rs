@@ -694,7 +694,7 @@ async fn files() -> anyhow::Result<()> {
         firefox.one_page_mb_s / anchor
     );
     firefox.rows(
-        "Firefox's page to Chromium's",
+        "from Firefox's page to Chromium's",
         "hearsay file transfer, Firefox → Chromium",
         anchor,
     );
