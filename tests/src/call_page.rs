@@ -92,8 +92,11 @@ impl Person {
             &format!("{css} on {}'s page", self.node.name),
             LIMIT,
             || async {
-                let Ok(el) = self.browser.client.find(Locator::Css(css)).await else {
-                    return Ok(false);
+                let el = match self.browser.client.find(Locator::Css(css)).await {
+                    Ok(el) => el,
+                    Err(e) if e.is_no_such_element() => return Ok(false),
+                    // Kept as the wait's last error: a crashed tab or a lost session, not a missing button.
+                    Err(e) => return Err(e.into()),
                 };
                 let clicked = match el.is_enabled().await {
                     Ok(true) => el.click().await,

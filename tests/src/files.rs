@@ -88,3 +88,18 @@ pub async fn transfer_state(p: &Person, dir: &str, id: &str) -> anyhow::Result<O
         )
         .await
 }
+
+/// What one transfer row and its page show, for a failure message: state, bytes, the row's detail text, the call's
+/// phase and any notice.
+pub async fn describe_transfer(p: &Person, dir: &str, id: &str) -> String {
+    let row = format!(r#"li.transfer[data-direction="{dir}"][data-id="{id}"]"#);
+    let state = p.browser.attr(&row, "data-state").await;
+    let bytes = p.browser.attr(&row, "data-bytes").await;
+    let detail = p.browser.text(&format!("{row} .detail")).await;
+    let phase = p.phase().await;
+    let notice = p.browser.text("#call-notice").await;
+    let error = p.browser.text("#last-error").await;
+    format!(
+        "state {state:?}, bytes {bytes:?}, detail {detail:?}, call {phase:?}, notice {notice:?}, error {error:?}"
+    )
+}

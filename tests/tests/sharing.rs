@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use hearsay_tests::call_page::{LIMIT, Person, call_connected, same_shape};
 use hearsay_tests::fantoccini::Locator;
-use hearsay_tests::files::{downloaded_sha256, make_file, offer_files, transfer_state};
+use hearsay_tests::files::{
+    describe_transfer, downloaded_sha256, make_file, offer_files, transfer_state,
+};
 use hearsay_tests::{AUTO_ACCEPT, Node, wait_for, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,8 +170,17 @@ async fn a_cancelled_transfer_leaves_both_sides_clean() -> anyhow::Result<()> {
             .is_some_and(|n| n > 0))
     })
     .await?;
-    b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.cancel"#)
-        .await?;
+    if let Err(err) = b
+        .click(r#"li.transfer[data-direction="in"][data-id="0"] button.cancel"#)
+        .await
+    {
+        let (at_b, at_a) = (
+            describe_transfer(&b, "in", "0").await,
+            describe_transfer(&a, "out", "0").await,
+        );
+        return Err(err.context(format!("bob's row: {at_b}; alice's row: {at_a}")));
+    }
+    eprintln!("cancelled at: {}", describe_transfer(&b, "in", "0").await);
     wait_until(
         "both sides to show the transfer cancelled",
         LIMIT,
