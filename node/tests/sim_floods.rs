@@ -45,7 +45,7 @@ fn a_fresh_key_route_flood_leaves_room_for_a_real_newcomer() {
                 };
                 let signature = id.sign(&route.signed_bytes());
                 Rumor {
-                    signed: SignedRoute { route, signature },
+                    signed: SignedRoute { route, signature }.into(),
                     hops: 0,
                 }
             })

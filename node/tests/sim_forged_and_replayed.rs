@@ -22,7 +22,7 @@ fn converged_line() -> Sim {
 
 fn rumor_bytes(route: RouteAnnouncement, signature: Signature) -> Vec<u8> {
     gossip::encode(&Packet::Rumors(vec![Rumor {
-        signed: SignedRoute { route, signature },
+        signed: SignedRoute { route, signature }.into(),
         hops: 0,
     }]))
     .unwrap()

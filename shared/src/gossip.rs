@@ -26,6 +26,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -214,7 +215,8 @@ pub struct SignedRoute {
 /// A route rumor as it travels: the signed announcement plus how many hops the sender is from its origin.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Rumor {
-    pub signed: SignedRoute,
+    /// Shared, not copied: a node keeps the announcement it decoded in its table and passes the same one on.
+    pub signed: Arc<SignedRoute>,
     /// Hops from the sender to the origin (0 when the origin sends it). Not signed.
     pub hops: u8,
 }
@@ -443,7 +445,7 @@ mod tests {
 
     fn biggest_rumor() -> Rumor {
         Rumor {
-            signed: SignedRoute {
+            signed: Arc::new(SignedRoute {
                 route: RouteAnnouncement {
                     origin: key(0xff),
                     seq: u64::MAX,
@@ -458,7 +460,7 @@ mod tests {
                     ],
                 },
                 signature: sig(),
-            },
+            }),
             hops: u8::MAX,
         }
     }
@@ -535,8 +537,7 @@ mod tests {
     #[test]
     fn out_of_bounds_fields_are_refused_both_ways() {
         let mut too_many = biggest_rumor();
-        too_many
-            .signed
+        Arc::make_mut(&mut too_many.signed)
             .route
             .addrs
             .push("1.2.3.4:5".parse().unwrap());
@@ -637,7 +638,7 @@ mod tests {
 
     #[test]
     fn signed_bytes_depend_on_every_signed_field_and_the_kind() {
-        let route = biggest_rumor().signed.route;
+        let route = biggest_rumor().signed.route.clone();
         let mut other = route.clone();
         other.seq -= 1;
         assert_ne!(route.signed_bytes(), other.signed_bytes());

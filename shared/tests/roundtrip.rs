@@ -62,7 +62,7 @@ fn rumor(scale: usize) -> impl Strategy<Value = Rumor> {
             services,
         });
     (route, signature(), any::<u8>()).prop_map(|(route, signature, hops)| Rumor {
-        signed: SignedRoute { route, signature },
+        signed: std::sync::Arc::new(SignedRoute { route, signature }),
         hops,
     })
 }

@@ -40,7 +40,7 @@ fn fresh_rumor(i: u64) -> Rumor {
     };
     let signature = Signature::from_bytes(&signing.sign(&route.signed_bytes()).to_bytes());
     Rumor {
-        signed: SignedRoute { route, signature },
+        signed: SignedRoute { route, signature }.into(),
         hops: 0,
     }
 }

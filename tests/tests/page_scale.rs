@@ -41,7 +41,7 @@ fn fabricated(n: usize, name: impl Fn(usize) -> String) -> Vec<Rumor> {
             };
             let signature = Signature::from_bytes(&signing.sign(&route.signed_bytes()).to_bytes());
             Rumor {
-                signed: SignedRoute { route, signature },
+                signed: SignedRoute { route, signature }.into(),
                 hops: 0,
             }
         })

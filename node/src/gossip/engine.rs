@@ -577,7 +577,7 @@ impl Gossip {
     }
 
     /// Every signed announcement this node holds, its own included (what it would pass on).
-    pub fn announcements(&self) -> Vec<SignedRoute> {
+    pub fn announcements(&self) -> Vec<Arc<SignedRoute>> {
         std::iter::once(self.routes.own().clone())
             .chain(self.routes.others().map(|e| e.signed.clone()))
             .collect()
@@ -995,7 +995,7 @@ impl Gossip {
             }
             let verdict = self
                 .routes
-                .offer(now, rumor, from, |s| verify_route(check.as_ref(), s));
+                .offer(now, rumor, from, |s| check.admit_route(s));
             if matches!(verdict, Offer::Duplicate | Offer::Old)
                 && rumor.hops > 0
                 && self
@@ -1660,7 +1660,7 @@ impl Gossip {
     }
 }
 
-fn sign_route(identity: &Identity, config: &Config, seq: u64) -> SignedRoute {
+fn sign_route(identity: &Identity, config: &Config, seq: u64) -> Arc<SignedRoute> {
     let route = RouteAnnouncement {
         origin: identity.public(),
         seq,
@@ -1668,10 +1668,10 @@ fn sign_route(identity: &Identity, config: &Config, seq: u64) -> SignedRoute {
         addrs: config.addrs.clone(),
         services: config.services.clone(),
     };
-    SignedRoute {
+    Arc::new(SignedRoute {
         signature: identity.sign(&route.signed_bytes()),
         route,
-    }
+    })
 }
 
 fn verify_route(check: &dyn SignatureCheck, signed: &SignedRoute) -> bool {

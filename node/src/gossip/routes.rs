@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
@@ -59,7 +60,9 @@ impl Path {
 /// One origin.
 #[derive(Clone, Debug)]
 pub struct RouteEntry {
-    pub signed: SignedRoute,
+    /// The announcement as admitted (see [`SignatureCheck::admit_route`](super::identity::SignatureCheck)): shared
+    /// with the rumors that pass it on.
+    pub signed: Arc<SignedRoute>,
     /// `None` once the route expired or its peer was lost (a tombstone that still remembers `signed.route.seq`).
     pub path: Option<Path>,
     /// Other peers that offered the current announcement: (next hop, hops), shortest first.
@@ -128,7 +131,7 @@ pub struct RouteTable {
 impl RouteTable {
     /// A table holding only this node's own announcement.
     pub fn new(
-        own: SignedRoute,
+        own: Arc<SignedRoute>,
         now: Instant,
         lifetime: Duration,
         forget_after: Duration,
@@ -233,13 +236,13 @@ impl RouteTable {
     }
 
     /// Replaces this node's own announcement (a new sequence number).
-    pub fn set_own(&mut self, own: SignedRoute) {
+    pub fn set_own(&mut self, own: Arc<SignedRoute>) {
         if let Some(entry) = self.entries.get_mut(&self.me) {
             entry.signed = own;
         }
     }
 
-    pub fn own(&self) -> &SignedRoute {
+    pub fn own(&self) -> &Arc<SignedRoute> {
         // The own entry is inserted by `new` and never removed (expiry skips `Path::Local`).
         &self.entries[&self.me].signed
     }
@@ -272,14 +275,15 @@ impl RouteTable {
         std::mem::take(&mut self.changed)
     }
 
-    /// Offers a rumor heard from `from`. `verify` is called only when the rumor would change the table, so replays
-    /// and duplicates cost no signature check.
+    /// Offers a rumor heard from `from`. `admit` checks its signature and returns the copy to keep (`None`: bad
+    /// signature); it is called only when the rumor would change the table, so replays and duplicates cost no
+    /// signature check.
     pub fn offer(
         &mut self,
         now: Instant,
         rumor: &Rumor,
         from: SocketAddr,
-        verify: impl FnOnce(&SignedRoute) -> bool,
+        admit: impl FnOnce(&Arc<SignedRoute>) -> Option<Arc<SignedRoute>>,
     ) -> Offer {
         let route = &rumor.signed.route;
         let hops = rumor.hops.saturating_add(1);
@@ -294,15 +298,15 @@ impl RouteTable {
             if !self.make_room(from) {
                 return Offer::Full;
             }
-            if !verify(&rumor.signed) {
+            let Some(signed) = admit(&rumor.signed) else {
                 return Offer::BadSignature;
-            }
+            };
             let mut updates = Bucket::full(self.update_rate, now);
             updates.take(self.update_rate, now);
             self.entries.insert(
                 route.origin,
                 RouteEntry {
-                    signed: rumor.signed.clone(),
+                    signed,
                     path: Some(via),
                     alternates: Vec::new(),
                     expires: now + self.lifetime,
@@ -323,9 +327,9 @@ impl RouteTable {
             return Offer::Old;
         }
         if route.seq > entry.seq() {
-            if !verify(&rumor.signed) {
+            let Some(signed) = admit(&rumor.signed) else {
                 return Offer::BadSignature;
-            }
+            };
             // Only a verified announcement spends the origin's budget: forgeries cannot use up an honest origin's.
             if !entry.updates.take(self.update_rate, now) {
                 return Offer::TooFrequent;
@@ -333,7 +337,7 @@ impl RouteTable {
             if entry.path != Some(via) || entry.signed.route.name != route.name {
                 self.changed = true;
             }
-            entry.signed = rumor.signed.clone();
+            entry.signed = signed;
             entry.path = Some(via);
             entry.alternates.clear();
             entry.expires = now + self.lifetime;
@@ -346,7 +350,7 @@ impl RouteTable {
         }
         // Same sequence number. An identical announcement was verified when first accepted; a different one with the
         // same number is not trusted without its own check.
-        let same = rumor.signed == entry.signed;
+        let same = Arc::ptr_eq(&rumor.signed, &entry.signed) || rumor.signed == entry.signed;
         let current = match entry.path {
             Some(Path::Local) => return Offer::Duplicate,
             Some(Path::Via { next_hop, hops }) => Some((next_hop, hops)),
@@ -359,7 +363,7 @@ impl RouteTable {
         if !(restorable || shorter || new_alternate) {
             return Offer::Duplicate;
         }
-        if !same && !verify(&rumor.signed) {
+        if !same && admit(&rumor.signed).is_none() {
             return Offer::BadSignature;
         }
         entry.alternates.retain(|(hop, _)| *hop != from);
@@ -695,8 +699,17 @@ mod tests {
     use super::*;
     use hearsay_shared::gossip::{RouteAnnouncement, Signature};
 
-    fn signed(origin: u8, seq: u64) -> SignedRoute {
-        SignedRoute {
+    /// What `admit` does for a good signature: keeps the announcement as it came.
+    fn good(signed: &Arc<SignedRoute>) -> Option<Arc<SignedRoute>> {
+        Some(signed.clone())
+    }
+
+    fn forged(_: &Arc<SignedRoute>) -> Option<Arc<SignedRoute>> {
+        None
+    }
+
+    fn signed(origin: u8, seq: u64) -> Arc<SignedRoute> {
+        Arc::new(SignedRoute {
             route: RouteAnnouncement {
                 origin: PublicKey([origin; 32]),
                 seq,
@@ -705,7 +718,7 @@ mod tests {
                 services: vec![],
             },
             signature: Signature::from_bytes(&[0; 64]),
-        }
+        })
     }
 
     fn rumor(origin: u8, seq: u64, hops: u8) -> Rumor {
@@ -731,19 +744,13 @@ mod tests {
     fn newer_sequence_wins_older_is_ignored_and_never_verified() {
         let t0 = Instant::now();
         let mut t = table(t0);
-        assert_eq!(
-            t.offer(t0, &rumor(1, 5, 2), addr(1), |_| true),
-            Offer::Newer
-        );
+        assert_eq!(t.offer(t0, &rumor(1, 5, 2), addr(1), good), Offer::Newer);
         assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(1)));
         assert_eq!(
             t.offer(t0, &rumor(1, 4, 0), addr(2), |_| panic!("no check for old")),
             Offer::Old
         );
-        assert_eq!(
-            t.offer(t0, &rumor(1, 6, 7), addr(2), |_| true),
-            Offer::Newer
-        );
+        assert_eq!(t.offer(t0, &rumor(1, 6, 7), addr(2), good), Offer::Newer);
         assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(2)));
     }
 
@@ -751,15 +758,12 @@ mod tests {
     fn same_sequence_only_moves_to_a_shorter_path() {
         let t0 = Instant::now();
         let mut t = table(t0);
-        t.offer(t0, &rumor(1, 5, 3), addr(1), |_| true);
+        t.offer(t0, &rumor(1, 5, 3), addr(1), good);
         assert_eq!(
-            t.offer(t0, &rumor(1, 5, 3), addr(2), |_| true),
+            t.offer(t0, &rumor(1, 5, 3), addr(2), good),
             Offer::Duplicate
         );
-        assert_eq!(
-            t.offer(t0, &rumor(1, 5, 1), addr(2), |_| true),
-            Offer::Rerouted
-        );
+        assert_eq!(t.offer(t0, &rumor(1, 5, 1), addr(2), good), Offer::Rerouted);
         assert_eq!(t.get(&PublicKey([1; 32])).unwrap().path.unwrap().hops(), 2);
     }
 
@@ -768,7 +772,7 @@ mod tests {
         let t0 = Instant::now();
         let mut t = table(t0);
         assert_eq!(
-            t.offer(t0, &rumor(1, 5, 0), addr(1), |_| false),
+            t.offer(t0, &rumor(1, 5, 0), addr(1), forged),
             Offer::BadSignature
         );
         assert!(t.get(&PublicKey([1; 32])).is_none());
@@ -778,20 +782,17 @@ mod tests {
     fn routes_expire_and_a_replay_after_expiry_stays_ignored() {
         let t0 = Instant::now();
         let mut t = table(t0);
-        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), good);
         t.take_changed();
         t.expire(t0 + LIFE);
         assert!(t.take_changed());
         assert_eq!(t.next_hop(&PublicKey([1; 32])), None);
         let later = t0 + LIFE + Duration::from_secs(1);
         assert_eq!(
-            t.offer(later, &rumor(1, 5, 0), addr(1), |_| true),
+            t.offer(later, &rumor(1, 5, 0), addr(1), good),
             Offer::Duplicate
         );
-        assert_eq!(
-            t.offer(later, &rumor(1, 4, 0), addr(1), |_| true),
-            Offer::Old
-        );
+        assert_eq!(t.offer(later, &rumor(1, 4, 0), addr(1), good), Offer::Old);
         t.expire(t0 + LIFE * 12);
         assert!(t.get(&PublicKey([1; 32])).is_none(), "tombstone forgotten");
     }
@@ -800,7 +801,7 @@ mod tests {
     fn a_lost_peer_drops_its_routes_which_come_back_through_another() {
         let t0 = Instant::now();
         let mut t = table(t0);
-        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), good);
         t.drop_via(addr(1));
         assert_eq!(t.next_hop(&PublicKey([1; 32])), None);
         let (status, _) = t.status_page(KeyPrefix::MIN, t0);
@@ -808,10 +809,7 @@ mod tests {
             status.entries.iter().any(|e| e.seq == 4),
             "asks again for seq 5"
         );
-        assert_eq!(
-            t.offer(t0, &rumor(1, 5, 1), addr(2), |_| true),
-            Offer::Restored
-        );
+        assert_eq!(t.offer(t0, &rumor(1, 5, 1), addr(2), good), Offer::Restored);
         assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(2)));
     }
 
@@ -820,7 +818,7 @@ mod tests {
         let t0 = Instant::now();
         let mut t = table(t0);
         let key = PublicKey([1; 32]);
-        t.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), good);
         t.mark_unreachable(&key);
         assert!(
             t.get(&key)
@@ -830,16 +828,16 @@ mod tests {
         assert!(t.get(&key).is_some_and(|e| !e.unreachable));
         t.mark_unreachable(&key);
         // A newer announcement clears it too.
-        t.offer(t0, &rumor(1, 6, 0), addr(1), |_| true);
+        t.offer(t0, &rumor(1, 6, 0), addr(1), good);
         assert!(t.get(&key).is_some_and(|e| !e.unreachable && !e.expired));
         t.expire(t0 + LIFE);
         assert!(t.get(&key).is_some_and(|e| e.expired && e.path.is_none()));
         assert_eq!(
-            t.offer(t0 + LIFE, &rumor(1, 6, 0), addr(2), |_| true),
+            t.offer(t0 + LIFE, &rumor(1, 6, 0), addr(2), good),
             Offer::Duplicate
         );
         assert_eq!(
-            t.offer(t0 + LIFE, &rumor(1, 7, 0), addr(2), |_| true),
+            t.offer(t0 + LIFE, &rumor(1, 7, 0), addr(2), good),
             Offer::Newer
         );
         assert!(t.get(&key).is_some_and(|e| !e.expired));
@@ -854,8 +852,8 @@ mod tests {
             key[..4].copy_from_slice(&(i * 7_919).to_be_bytes());
             key[31] = 1;
             let mut r = rumor(1, 1, 0);
-            r.signed.route.origin = PublicKey(key);
-            t.offer(t0, &r, addr(1), |_| true);
+            Arc::make_mut(&mut r.signed).route.origin = PublicKey(key);
+            t.offer(t0, &r, addr(1), good);
         }
         let mut from = Some(KeyPrefix::MIN);
         let mut seen = 0;
@@ -875,10 +873,10 @@ mod tests {
     fn comparing_statuses_finds_what_each_side_lacks() {
         let t0 = Instant::now();
         let mut a = table(t0);
-        a.offer(t0, &rumor(1, 5, 0), addr(1), |_| true);
-        a.offer(t0, &rumor(2, 5, 0), addr(2), |_| true);
+        a.offer(t0, &rumor(1, 5, 0), addr(1), good);
+        a.offer(t0, &rumor(2, 5, 0), addr(2), good);
         let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100, UPDATES);
-        b.offer(t0, &rumor(1, 6, 0), addr(1), |_| true);
+        b.offer(t0, &rumor(1, 6, 0), addr(1), good);
         let (b_status, _) = b.status_page(KeyPrefix::MIN, t0);
         // a is asked by b (at addr 50): b lacks a's own route and origin 2; b is newer on origin 1.
         let cmp = a.compare(&b_status, addr(50), t0);
