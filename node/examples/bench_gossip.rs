@@ -1,7 +1,7 @@
 //! Gossip benchmark on the deterministic simulator (run by `cargo xtask bench gossip`, release build): for random
 //! graphs of N nodes (average degree 4, link latency 5–50 ms, no loss), each design in a process of its own:
 //! - **tree**: this round's design (rumors along a broadcast tree, announced in statuses elsewhere, refreshed every
-//!   7.5–10 minutes; see `node/src/gossip/engine.rs`);
+//!   9–12 minutes; see `node/src/gossip/engine.rs`);
 //! - **flooding**: the previous design, the anchor (every rumor over every link, refreshed every 10 s).
 //!
 //! Per row: virtual time to converge (every node routes to every other), the wall time that took, the wall time of

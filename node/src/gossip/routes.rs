@@ -87,6 +87,70 @@ impl RouteEntry {
     fn seq(&self) -> u64 {
         self.signed.route.seq
     }
+
+    /// `peer` holds our announcement `hops` away (see [`RouteTable::heard_status`]). Returns what it did, and whether
+    /// our path changed.
+    fn offered_hops(&mut self, hops: u8, peer: SocketAddr) -> (StatusNews, bool) {
+        let Some(Path::Via {
+            next_hop,
+            hops: ours,
+        }) = self.path
+        else {
+            return (StatusNews::Nothing, false);
+        };
+        if hops == NO_ROUTE || self.expired || next_hop == peer {
+            return (StatusNews::Nothing, false);
+        }
+        let theirs = hops.saturating_add(1);
+        if theirs >= ours && self.alternates.contains(&(peer, theirs)) {
+            return (StatusNews::Nothing, false); // heard before: every status repeats it
+        }
+        self.alternates.retain(|(hop, _)| *hop != peer);
+        let shorter = theirs < ours;
+        if shorter {
+            self.alternates.push((next_hop, ours));
+            self.path = Some(Path::Via {
+                next_hop: peer,
+                hops: theirs,
+            });
+        } else {
+            self.alternates.push((peer, theirs));
+        }
+        self.alternates.sort_by_key(|(_, hops)| *hops);
+        self.alternates.truncate(MAX_ALTERNATES);
+        if shorter {
+            (StatusNews::Shorter, true)
+        } else {
+            (StatusNews::Nothing, false)
+        }
+    }
+
+    /// `peer` holds an older announcement than ours: it lost the route (see [`RouteTable::heard_status`]). Returns
+    /// what it did, and whether our path changed.
+    fn withdrawn_by(&mut self, peer: SocketAddr) -> (StatusNews, bool) {
+        self.alternates.retain(|(hop, _)| *hop != peer);
+        if !matches!(self.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
+            return (StatusNews::Nothing, false);
+        }
+        if self.alternates.is_empty() {
+            self.path = None;
+            (StatusNews::Lost, true)
+        } else {
+            let (next_hop, hops) = self.alternates.remove(0);
+            self.path = Some(Path::Via { next_hop, hops });
+            (StatusNews::Nothing, true)
+        }
+    }
+}
+
+/// What one entry of a peer's status did to our route (see [`RouteTable::heard_status`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StatusNews {
+    Nothing,
+    /// Our path got shorter (through the peer).
+    Shorter,
+    /// Our route was through the peer, which lost it, and there is no alternate: we lost it too.
+    Lost,
 }
 
 /// What offering a rumor to the table did.
@@ -117,7 +181,7 @@ pub enum Offer {
 #[derive(Debug)]
 pub struct RouteTable {
     me: PublicKey,
-    entries: BTreeMap<PublicKey, RouteEntry>,
+    entries: BTreeMap<OriginKey, RouteEntry>,
     lifetime: Duration,
     forget_after: Duration,
     max_origins: usize,
@@ -141,7 +205,7 @@ impl RouteTable {
         let me = own.route.origin;
         let mut entries = BTreeMap::new();
         entries.insert(
-            me,
+            OriginKey::of(&me),
             RouteEntry {
                 signed: own,
                 expired: false,
@@ -168,7 +232,7 @@ impl RouteTable {
 
     /// Every next hop towards `origin` while its route is live: the shortest first, then the alternates.
     pub fn candidates(&self, origin: &PublicKey) -> Vec<SocketAddr> {
-        let Some(entry) = self.entries.get(origin) else {
+        let Some(entry) = self.entries.get(&OriginKey::of(origin)) else {
             return Vec::new();
         };
         let Some(Path::Via { next_hop, .. }) = entry.path else {
@@ -218,7 +282,7 @@ impl RouteTable {
         true
     }
 
-    fn remove(&mut self, key: &PublicKey) {
+    fn remove(&mut self, key: &OriginKey) {
         if let Some(entry) = self.entries.remove(key) {
             self.forget_introducer(entry.introduced_by);
         }
@@ -237,23 +301,23 @@ impl RouteTable {
 
     /// Replaces this node's own announcement (a new sequence number).
     pub fn set_own(&mut self, own: Arc<SignedRoute>) {
-        if let Some(entry) = self.entries.get_mut(&self.me) {
+        if let Some(entry) = self.entries.get_mut(&OriginKey::of(&self.me)) {
             entry.signed = own;
         }
     }
 
     pub fn own(&self) -> &Arc<SignedRoute> {
         // The own entry is inserted by `new` and never removed (expiry skips `Path::Local`).
-        &self.entries[&self.me].signed
+        &self.entries[&OriginKey::of(&self.me)].signed
     }
 
     pub fn get(&self, origin: &PublicKey) -> Option<&RouteEntry> {
-        self.entries.get(origin)
+        self.entries.get(&OriginKey::of(origin))
     }
 
     /// The next hop towards `origin`, if there is a live route.
     pub fn next_hop(&self, origin: &PublicKey) -> Option<SocketAddr> {
-        match self.entries.get(origin)?.path? {
+        match self.entries.get(&OriginKey::of(origin))?.path? {
             Path::Via { next_hop, .. } => Some(next_hop),
             Path::Local => None,
         }
@@ -294,7 +358,8 @@ impl RouteTable {
         if route.origin == self.me {
             return Offer::Own;
         }
-        if !self.entries.contains_key(&route.origin) {
+        let key = OriginKey::of(&route.origin);
+        if !self.entries.contains_key(&key) {
             if !self.make_room(from) {
                 return Offer::Full;
             }
@@ -304,7 +369,7 @@ impl RouteTable {
             let mut updates = Bucket::full(self.update_rate, now);
             updates.take(self.update_rate, now);
             self.entries.insert(
-                route.origin,
+                key,
                 RouteEntry {
                     signed,
                     path: Some(via),
@@ -322,7 +387,7 @@ impl RouteTable {
             return Offer::Newer;
         }
         // Checked just above.
-        let entry = self.entries.get_mut(&route.origin).expect("entry exists");
+        let entry = self.entries.get_mut(&key).expect("entry exists");
         if route.seq < entry.seq() {
             return Offer::Old;
         }
@@ -425,7 +490,7 @@ impl RouteTable {
 
     /// A message to `origin` was not acknowledged in time: show it as unreachable (see [`RouteEntry::unreachable`]).
     pub fn mark_unreachable(&mut self, origin: &PublicKey) {
-        if let Some(entry) = self.entries.get_mut(origin)
+        if let Some(entry) = self.entries.get_mut(&OriginKey::of(origin))
             && !entry.unreachable
         {
             entry.unreachable = true;
@@ -435,7 +500,7 @@ impl RouteTable {
 
     /// Something signed by `origin` arrived here: it is reachable after all.
     pub fn mark_reached(&mut self, origin: &PublicKey) {
-        if let Some(entry) = self.entries.get_mut(origin)
+        if let Some(entry) = self.entries.get_mut(&OriginKey::of(origin))
             && entry.unreachable
         {
             entry.unreachable = false;
@@ -463,72 +528,27 @@ impl RouteTable {
         lost
     }
 
-    /// `peer` holds the same announcement of `origin`, `hops` away (from its status): a shorter way there than
-    /// ours becomes our path (ours an alternate), a longer one an alternate. A lost or expired route is not
-    /// restored this way (the rumor itself restores it). Returns whether our path got shorter (the engine tells
-    /// its other peers, so shorter paths spread as in distance-vector routing).
-    pub fn heard_hops(&mut self, origin: KeyPrefix, seq: u64, hops: u8, peer: SocketAddr) -> bool {
-        if hops == NO_ROUTE {
-            return false;
-        }
-        let range = PublicKey(prefix_bound(origin, 0))..=PublicKey(prefix_bound(origin, 0xff));
-        let Some((_, entry)) = self.entries.range_mut(range).next() else {
-            return false;
+    /// One entry of `peer`'s status, against ours for the same origin (one lookup for both rules):
+    /// - **the same announcement**, `hops` away from the peer: a shorter way there than ours becomes our path (ours an
+    ///   alternate), a longer one an alternate. A lost or expired route is not restored this way (the rumor itself
+    ///   restores it). [`StatusNews::Shorter`] when our path got shorter: the engine tells its other peers, so shorter
+    ///   paths spread as in distance-vector routing.
+    /// - **a lower sequence number** than ours: the peer lost the route. If it was our next hop, our route is gone
+    ///   too (moved to an alternate if there is one); [`StatusNews::Lost`] when there was none. This is how a broken route
+    ///   is withdrawn downstream (a status is the withdrawal: a lost route is reported one below what is held);
+    ///   without it, nodes beyond the break would keep routing into it, and restore it from each other in a loop,
+    ///   until the origin's next announcement — minutes, now that announcements are rare.
+    pub fn heard_status(&mut self, heard: &StatusEntry, peer: SocketAddr) -> StatusNews {
+        let Some(entry) = Self::by_prefix_mut(&mut self.entries, heard.origin) else {
+            return StatusNews::Nothing;
         };
-        let Some(Path::Via {
-            next_hop,
-            hops: ours,
-        }) = entry.path
-        else {
-            return false;
+        let (verdict, changed) = match heard.seq.cmp(&entry.seq()) {
+            std::cmp::Ordering::Less => entry.withdrawn_by(peer),
+            std::cmp::Ordering::Equal => entry.offered_hops(heard.hops, peer),
+            std::cmp::Ordering::Greater => (StatusNews::Nothing, false),
         };
-        if seq != entry.seq() || entry.expired || next_hop == peer {
-            return false;
-        }
-        let theirs = hops.saturating_add(1);
-        entry.alternates.retain(|(hop, _)| *hop != peer);
-        let shorter = theirs < ours;
-        if shorter {
-            entry.alternates.push((next_hop, ours));
-            entry.path = Some(Path::Via {
-                next_hop: peer,
-                hops: theirs,
-            });
-            self.changed = true;
-        } else {
-            entry.alternates.push((peer, theirs));
-        }
-        entry.alternates.sort_by_key(|(_, hops)| *hops);
-        entry.alternates.truncate(MAX_ALTERNATES);
-        shorter
-    }
-
-    /// `peer` reports a lower sequence number for `origin` than ours: it lost the route. If it was our next hop, our
-    /// route is gone too (moved to an alternate if there is one). Returns whether we lost it. This is how a broken
-    /// route is withdrawn downstream (a status is the withdrawal: a lost route is reported one below what is
-    /// held); without it, nodes beyond the break would keep routing into it, and restore it from each other in a
-    /// loop, until the origin's next announcement — minutes, now that announcements are rare.
-    pub fn withdrawn_by(&mut self, origin: KeyPrefix, seq: u64, peer: SocketAddr) -> bool {
-        let range = PublicKey(prefix_bound(origin, 0))..=PublicKey(prefix_bound(origin, 0xff));
-        let Some((_, entry)) = self.entries.range_mut(range).next() else {
-            return false;
-        };
-        if seq >= entry.seq() {
-            return false;
-        }
-        entry.alternates.retain(|(hop, _)| *hop != peer);
-        if !matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
-            return false;
-        }
-        self.changed = true;
-        if entry.alternates.is_empty() {
-            entry.path = None;
-            true
-        } else {
-            let (next_hop, hops) = entry.alternates.remove(0);
-            entry.path = Some(Path::Via { next_hop, hops });
-            false
-        }
+        self.changed |= changed;
+        verdict
     }
 
     /// The sequence number we report in a status: one less than we hold when we lost the route early and would
@@ -544,7 +564,7 @@ impl RouteTable {
     /// The page of our status starting at `from`: up to [`MAX_STATUS_ENTRIES`] origins. Returns the status and where
     /// the next page starts (`None` after the last page).
     pub fn status_page(&self, from: KeyPrefix, now: Instant) -> (Status, Option<KeyPrefix>) {
-        let start = PublicKey(prefix_bound(from, 0));
+        let start = OriginKey::first(from);
         let mut entries = Vec::with_capacity(MAX_STATUS_ENTRIES);
         let mut iter = self.entries.range(start..).peekable();
         while entries.len() < MAX_STATUS_ENTRIES {
@@ -612,13 +632,27 @@ impl RouteTable {
 
     /// The full key of the origin with this key prefix.
     pub fn key_of(&self, prefix: KeyPrefix) -> Option<PublicKey> {
-        self.by_prefix(prefix).map(|(key, _)| *key)
+        self.by_prefix(prefix).map(|(key, _)| key.public())
     }
 
     /// The origin with this key prefix (prefix collisions between honest keys are a 2^-64 event; the first wins).
-    fn by_prefix(&self, prefix: KeyPrefix) -> Option<(&PublicKey, &RouteEntry)> {
-        let range = PublicKey(prefix_bound(prefix, 0))..=PublicKey(prefix_bound(prefix, 0xff));
-        self.entries.range(range).next()
+    fn by_prefix(&self, prefix: KeyPrefix) -> Option<(&OriginKey, &RouteEntry)> {
+        self.entries
+            .range(OriginKey::first(prefix)..)
+            .next()
+            .filter(|(key, _)| key.head == prefix.as_u64())
+    }
+
+    /// [`RouteTable::by_prefix`] for changing the entry (a function of the map, so `self.changed` stays free).
+    fn by_prefix_mut(
+        entries: &mut BTreeMap<OriginKey, RouteEntry>,
+        prefix: KeyPrefix,
+    ) -> Option<&mut RouteEntry> {
+        entries
+            .range_mut(OriginKey::first(prefix)..)
+            .next()
+            .filter(|(key, _)| key.head == prefix.as_u64())
+            .map(|(_, entry)| entry)
     }
 
     /// Compares a peer's status with ours: the rumors the peer lacks that we can route (never offering a peer a route
@@ -629,8 +663,7 @@ impl RouteTable {
         let mut ours: HashMap<KeyPrefix, &RouteEntry> = HashMap::new();
         match status.scope {
             StatusScope::Range { from, to } => {
-                let range = PublicKey(prefix_bound(from, 0))..=PublicKey(prefix_bound(to, 0xff));
-                for (key, entry) in self.entries.range(range) {
+                for (key, entry) in self.entries.range(OriginKey::first(from)..=OriginKey::last(to)) {
                     ours.insert(key.prefix(), entry);
                 }
             }
@@ -687,11 +720,50 @@ fn reported_hops(entry: &RouteEntry) -> u8 {
     entry.path.map_or(NO_ROUTE, |p| p.hops().min(NO_ROUTE - 1))
 }
 
-/// The smallest (`fill` = 0) or largest (`fill` = 0xff) key with this prefix.
-fn prefix_bound(prefix: KeyPrefix, fill: u8) -> [u8; 32] {
-    let mut key = [fill; 32];
-    key[..8].copy_from_slice(&prefix.0);
-    key
+/// A key as the table orders it: its first 8 bytes as a number, then the rest. The same order as the key's bytes,
+/// compared faster: statuses name origins by those 8 bytes ([`KeyPrefix`]), so most lookups are decided by one
+/// integer comparison (this was a third of a 1 000-node simulation's time as 32-byte comparisons).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct OriginKey {
+    head: u64,
+    tail: [u8; 24],
+}
+
+impl OriginKey {
+    fn of(key: &PublicKey) -> Self {
+        let (head, tail) = key.0.split_at(8);
+        Self {
+            head: u64::from_be_bytes(head.try_into().expect("8 bytes")),
+            tail: tail.try_into().expect("24 bytes"),
+        }
+    }
+
+    /// The smallest key with this prefix.
+    fn first(prefix: KeyPrefix) -> Self {
+        Self {
+            head: prefix.as_u64(),
+            tail: [0; 24],
+        }
+    }
+
+    /// The largest key with this prefix.
+    fn last(prefix: KeyPrefix) -> Self {
+        Self {
+            head: prefix.as_u64(),
+            tail: [0xff; 24],
+        }
+    }
+
+    fn prefix(&self) -> KeyPrefix {
+        KeyPrefix::from_u64(self.head)
+    }
+
+    fn public(&self) -> PublicKey {
+        let mut key = [0; 32];
+        key[..8].copy_from_slice(&self.head.to_be_bytes());
+        key[8..].copy_from_slice(&self.tail);
+        PublicKey(key)
+    }
 }
 
 #[cfg(test)]
@@ -895,5 +967,27 @@ mod tests {
             .map(|r| r.signed.route.origin.0[0])
             .collect();
         assert_eq!(sent, vec![0]);
+    }
+
+    #[test]
+    fn origin_keys_sort_like_the_keys_and_give_them_back() {
+        let keys: Vec<PublicKey> = [[0u8; 32], [0xff; 32], [7; 32]]
+            .into_iter()
+            .chain((0..32).map(|i| {
+                let mut k = [0x80; 32];
+                k[i] = 0x7f;
+                k
+            }))
+            .map(PublicKey)
+            .collect();
+        for a in &keys {
+            assert_eq!(OriginKey::of(a).public(), *a);
+            assert_eq!(OriginKey::of(a).prefix(), a.prefix());
+            assert!(OriginKey::first(a.prefix()) <= OriginKey::of(a));
+            assert!(OriginKey::of(a) <= OriginKey::last(a.prefix()));
+            for b in &keys {
+                assert_eq!(OriginKey::of(a).cmp(&OriginKey::of(b)), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! A 1000-node random graph of average degree 4 (the shorter version of `cargo xtask bench gossip`'s 10 000):
+//! A 2000-node random graph of average degree 4 (the shorter version of `cargo xtask bench gossip`'s 10 000):
 //! it converges (every node has a route to every other); after a minute of steady state a user who joins is
 //! routable from every node within 2 s; private messages between random pairs arrive once and are acknowledged; a
 //! node that dies is shown unreachable to whoever tries it within 10 s. All in virtual time.
@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use hearsay_node::gossip::sim::{LinkModel, Sim, sim_seed};
 use rand::{Rng, SeedableRng};
 
-const NODES: usize = 1000;
+const NODES: usize = 2000;
 
 #[test]
-fn a_thousand_nodes_converge_take_a_newcomer_and_carry_messages() {
+fn two_thousand_nodes_converge_take_a_newcomer_and_carry_messages() {
     let seed = sim_seed(1000);
     let mut sim = Sim::new(seed, LinkModel::default());
     let wall = Instant::now();
