@@ -604,9 +604,9 @@ impl Gossip {
                 key: e.signed.route.origin,
                 // Signed by its owner, but not to be obeyed: controls and direction overrides are shown, not run.
                 name: hearsay_shared::text::escape(&e.signed.route.name),
-                hops: e.path.map(|p| p.hops()),
-                reachable: e.path.is_some() && !e.unreachable,
-                next_hop: match e.path {
+                hops: e.hops(),
+                reachable: e.has_route() && !e.unreachable,
+                next_hop: match self.routes.path_of(e) {
                     Some(Path::Via { next_hop, .. }) => Some(next_hop),
                     _ => None,
                 },
@@ -1005,7 +1005,7 @@ impl Gossip {
                     .routes
                     .get(&origin)
                     .is_some_and(|e| now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD)
-                && self.routes.get(&origin).and_then(|e| e.path).is_some_and(
+                && self.routes.path(&origin).is_some_and(
                     |p| matches!(p, Path::Via { next_hop, hops } if next_hop != from && hops > 1),
                 )
             {
@@ -1033,7 +1033,7 @@ impl Gossip {
                     {
                         corrections.push(Rumor {
                             signed: entry.signed.clone(),
-                            hops: entry.path.map_or(0, |p| p.hops()),
+                            hops: entry.hops().unwrap_or(0),
                         });
                     }
                 }
@@ -1315,10 +1315,9 @@ impl Gossip {
             .iter()
             .filter_map(|origin| {
                 let entry = self.routes.get(origin)?;
-                let path = entry.path?;
                 Some(Rumor {
                     signed: entry.signed.clone(),
-                    hops: path.hops(),
+                    hops: entry.hops()?,
                 })
             })
             .collect();

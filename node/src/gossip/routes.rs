@@ -20,12 +20,19 @@
 //!   replay of an expired announcement), or else of the newest origin introduced by the peer that introduced the
 //!   most; that peer's own offers are refused. One peer making up keys cannot shut out users others introduce.
 //!
+//! How an entry is kept small (a node holds one per user, the simulator one per user per node): the announcement is
+//! shared ([`SignatureCheck::admit_route`](super::identity::SignatureCheck)), origins are ordered by a key whose first
+//! 8 bytes are one integer (`OriginKey`), and next hops and introducers are 2-byte slots ([`Hop`]) behind which
+//! the table keeps the addresses, sweeping the slots no entry uses any more.
+//!
 //! The table also answers status pages: [`RouteTable::status_page`] lists a range of origins,
 //! [`RouteTable::compare`] says what a peer's status shows we should send and whether we are behind.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+use smallvec::SmallVec;
 use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
@@ -39,16 +46,16 @@ use crate::budget::{Bucket, Rate};
 /// that the table stays small (each is an address and a hop count).
 pub const MAX_ALTERNATES: usize = 3;
 
-/// How to reach an origin.
+/// How to reach an origin. The table keeps next hops as [`Hop`] slots and hands out addresses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Path {
+pub enum Path<H = SocketAddr> {
     /// This node itself.
     Local,
     /// Through `next_hop`, `hops` hops away.
-    Via { next_hop: SocketAddr, hops: u8 },
+    Via { next_hop: H, hops: u8 },
 }
 
-impl Path {
+impl<H> Path<H> {
     pub fn hops(&self) -> u8 {
         match self {
             Path::Local => 0,
@@ -64,9 +71,10 @@ pub struct RouteEntry {
     /// with the rumors that pass it on.
     pub signed: Arc<SignedRoute>,
     /// `None` once the route expired or its peer was lost (a tombstone that still remembers `signed.route.seq`).
-    pub path: Option<Path>,
+    /// Its address: [`RouteTable::path_of`].
+    path: Option<Path<Hop>>,
     /// Other peers that offered the current announcement: (next hop, hops), shortest first.
-    pub alternates: Vec<(SocketAddr, u8)>,
+    alternates: Alternates,
     /// When the current sequence number stops being a usable route.
     pub expires: Instant,
     /// The route expired: the origin stopped announcing itself, so it is not shown any more (the entry stays a while
@@ -78,7 +86,7 @@ pub struct RouteEntry {
     /// How fast the origin may advance its sequence number (see the module doc).
     updates: Bucket,
     /// The peer that first told us of this origin (for making room fairly when the table is full).
-    introduced_by: Option<SocketAddr>,
+    introduced_by: Option<Hop>,
     /// When we first heard of this origin.
     pub first_heard: Instant,
 }
@@ -88,9 +96,19 @@ impl RouteEntry {
         self.signed.route.seq
     }
 
+    /// Whether there is a live route (the origin is this node, or a next hop is known).
+    pub fn has_route(&self) -> bool {
+        self.path.is_some()
+    }
+
+    /// Hops to the origin while there is a live route.
+    pub fn hops(&self) -> Option<u8> {
+        self.path.map(|p| p.hops())
+    }
+
     /// `peer` holds our announcement `hops` away (see [`RouteTable::heard_status`]). Returns what it did, and whether
     /// our path changed.
-    fn offered_hops(&mut self, hops: u8, peer: SocketAddr) -> (StatusNews, bool) {
+    fn offered_hops(&mut self, hops: u8, peer: Hop) -> (StatusNews, bool) {
         let Some(Path::Via {
             next_hop,
             hops: ours,
@@ -127,7 +145,7 @@ impl RouteEntry {
 
     /// `peer` holds an older announcement than ours: it lost the route (see [`RouteTable::heard_status`]). Returns
     /// what it did, and whether our path changed.
-    fn withdrawn_by(&mut self, peer: SocketAddr) -> (StatusNews, bool) {
+    fn withdrawn_by(&mut self, peer: Hop) -> (StatusNews, bool) {
         self.alternates.retain(|(hop, _)| *hop != peer);
         if !matches!(self.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
             return (StatusNews::Nothing, false);
@@ -187,7 +205,9 @@ pub struct RouteTable {
     max_origins: usize,
     update_rate: Rate,
     /// How many of the entries each peer introduced.
-    introduced: HashMap<SocketAddr, usize>,
+    introduced: HashMap<Hop, usize>,
+    /// The addresses behind the entries' [`Hop`]s.
+    hops: HopSlots,
     /// Set whenever something the users list shows changed; cleared by [`RouteTable::take_changed`].
     changed: bool,
 }
@@ -211,7 +231,7 @@ impl RouteTable {
                 expired: false,
                 unreachable: false,
                 path: Some(Path::Local),
-                alternates: Vec::new(),
+                alternates: Alternates::new(),
                 expires: now,
                 updates: Bucket::full(update_rate, now),
                 introduced_by: None,
@@ -226,6 +246,7 @@ impl RouteTable {
             max_origins,
             update_rate,
             introduced: HashMap::new(),
+            hops: HopSlots::default(),
             changed: false,
         }
     }
@@ -240,6 +261,7 @@ impl RouteTable {
         };
         std::iter::once(next_hop)
             .chain(entry.alternates.iter().map(|(hop, _)| *hop))
+            .map(|hop| self.hops.addr(hop))
             .collect()
     }
 
@@ -247,7 +269,7 @@ impl RouteTable {
     /// newest origin of the peer that introduced the most (unless that is `from` itself, which is refused). So a
     /// peer making up keys fills at most the room others leave, and cannot shut out users introduced by others —
     /// with routes living 15 minutes, a rate limit alone would let one flooder fill the table.
-    fn make_room(&mut self, from: SocketAddr) -> bool {
+    fn make_room(&mut self, from: Hop) -> bool {
         if self.entries.len() <= self.max_origins {
             return true;
         }
@@ -288,7 +310,7 @@ impl RouteTable {
         }
     }
 
-    fn forget_introducer(&mut self, by: Option<SocketAddr>) {
+    fn forget_introducer(&mut self, by: Option<Hop>) {
         if let Some(by) = by
             && let Some(n) = self.introduced.get_mut(&by)
         {
@@ -297,6 +319,33 @@ impl RouteTable {
                 self.introduced.remove(&by);
             }
         }
+    }
+
+    /// The slot of `addr`, given one if it has none. When the slots run out, the ones no entry mentions any more
+    /// are freed first (a scan of the table, once per [`HOP_SLOTS_BEFORE_SWEEP`] new addresses). `None` only if
+    /// more addresses than slots are in use at once.
+    fn hop_for(&mut self, addr: SocketAddr) -> Option<Hop> {
+        if let Some(hop) = self.hops.find(addr) {
+            return Some(hop);
+        }
+        if self.hops.needs_sweep() {
+            let mut used = vec![false; self.hops.len()];
+            for entry in self.entries.values() {
+                let via = match entry.path {
+                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
+                    _ => None,
+                };
+                for hop in via
+                    .into_iter()
+                    .chain(entry.alternates.iter().map(|(hop, _)| *hop))
+                    .chain(entry.introduced_by)
+                {
+                    used[usize::from(hop.0)] = true;
+                }
+            }
+            self.hops.keep_only(&used);
+        }
+        self.hops.insert(addr)
     }
 
     /// Replaces this node's own announcement (a new sequence number).
@@ -318,9 +367,25 @@ impl RouteTable {
     /// The next hop towards `origin`, if there is a live route.
     pub fn next_hop(&self, origin: &PublicKey) -> Option<SocketAddr> {
         match self.entries.get(&OriginKey::of(origin))?.path? {
-            Path::Via { next_hop, .. } => Some(next_hop),
+            Path::Via { next_hop, .. } => Some(self.hops.addr(next_hop)),
             Path::Local => None,
         }
+    }
+
+    /// The path to `origin`, if there is a live route.
+    pub fn path(&self, origin: &PublicKey) -> Option<Path> {
+        self.path_of(self.entries.get(&OriginKey::of(origin))?)
+    }
+
+    /// `entry`'s path with its next hop's address.
+    pub fn path_of(&self, entry: &RouteEntry) -> Option<Path> {
+        Some(match entry.path? {
+            Path::Local => Path::Local,
+            Path::Via { next_hop, hops } => Path::Via {
+                next_hop: self.hops.addr(next_hop),
+                hops,
+            },
+        })
     }
 
     /// Every origin other than this node, with or without a live route.
@@ -332,7 +397,7 @@ impl RouteTable {
 
     /// Number of other origins with a live route.
     pub fn reachable_count(&self) -> usize {
-        self.others().filter(|e| e.path.is_some()).count()
+        self.others().filter(|e| e.has_route()).count()
     }
 
     pub fn take_changed(&mut self) -> bool {
@@ -350,14 +415,17 @@ impl RouteTable {
         admit: impl FnOnce(&Arc<SignedRoute>) -> Option<Arc<SignedRoute>>,
     ) -> Offer {
         let route = &rumor.signed.route;
+        if route.origin == self.me {
+            return Offer::Own;
+        }
+        let Some(from) = self.hop_for(from) else {
+            return Offer::Full; // only with tens of thousands of peers' addresses in the table at once
+        };
         let hops = rumor.hops.saturating_add(1);
         let via = Path::Via {
             next_hop: from,
             hops,
         };
-        if route.origin == self.me {
-            return Offer::Own;
-        }
         let key = OriginKey::of(&route.origin);
         if !self.entries.contains_key(&key) {
             if !self.make_room(from) {
@@ -373,7 +441,7 @@ impl RouteTable {
                 RouteEntry {
                     signed,
                     path: Some(via),
-                    alternates: Vec::new(),
+                    alternates: Alternates::new(),
                     expires: now + self.lifetime,
                     expired: false,
                     unreachable: false,
@@ -511,6 +579,9 @@ impl RouteTable {
     /// Drops every route through `peer` (deleted or silent); a route with an alternate moves to it at once.
     /// Returns the origins whose route is lost (no alternate to move to).
     pub fn drop_via(&mut self, peer: SocketAddr) -> Vec<KeyPrefix> {
+        let Some(peer) = self.hops.find(peer) else {
+            return Vec::new(); // no entry mentions it
+        };
         let mut lost = Vec::new();
         for (key, entry) in self.entries.iter_mut() {
             entry.alternates.retain(|(hop, _)| *hop != peer);
@@ -539,6 +610,9 @@ impl RouteTable {
     ///   without it, nodes beyond the break would keep routing into it, and restore it from each other in a loop,
     ///   until the origin's next announcement — minutes, now that announcements are rare.
     pub fn heard_status(&mut self, heard: &StatusEntry, peer: SocketAddr) -> StatusNews {
+        let Some(peer) = self.hop_for(peer) else {
+            return StatusNews::Nothing;
+        };
         let Some(entry) = Self::by_prefix_mut(&mut self.entries, heard.origin) else {
             return StatusNews::Nothing;
         };
@@ -627,7 +701,7 @@ impl RouteTable {
     /// The sequence number held for the origin with this key prefix, with a live route.
     pub fn routed_seq(&self, prefix: KeyPrefix) -> Option<u64> {
         let (_, entry) = self.by_prefix(prefix)?;
-        entry.path.map(|_| entry.seq())
+        entry.has_route().then(|| entry.seq())
     }
 
     /// The full key of the origin with this key prefix.
@@ -658,12 +732,16 @@ impl RouteTable {
     /// Compares a peer's status with ours: the rumors the peer lacks that we can route (never offering a peer a route
     /// through itself), and whether the peer holds anything newer than we do.
     pub fn compare(&self, status: &Status, peer: SocketAddr, now: Instant) -> Comparison {
+        let peer = self.hops.find(peer);
         let theirs: HashMap<KeyPrefix, u64> =
             status.entries.iter().map(|e| (e.origin, e.seq)).collect();
         let mut ours: HashMap<KeyPrefix, &RouteEntry> = HashMap::new();
         match status.scope {
             StatusScope::Range { from, to } => {
-                for (key, entry) in self.entries.range(OriginKey::first(from)..=OriginKey::last(to)) {
+                for (key, entry) in self
+                    .entries
+                    .range(OriginKey::first(from)..=OriginKey::last(to))
+                {
                     ours.insert(key.prefix(), entry);
                 }
             }
@@ -680,7 +758,7 @@ impl RouteTable {
             let their_seq = theirs.get(prefix).copied();
             let Some(path) = entry.path else { continue };
             if let Path::Via { next_hop, .. } = path
-                && next_hop == peer
+                && Some(next_hop) == peer
             {
                 continue; // split horizon
             }
@@ -718,6 +796,75 @@ pub struct Comparison {
 /// The hop count a status gives for an entry.
 fn reported_hops(entry: &RouteEntry) -> u8 {
     entry.path.map_or(NO_ROUTE, |p| p.hops().min(NO_ROUTE - 1))
+}
+
+/// A next hop or introducer as the table stores it: a slot in `HopSlots` (2 bytes where an address takes 32; a
+/// table holds several per origin, and the simulator 10 000 tables).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Hop(u16);
+
+/// A route's alternates, kept inline (at most [`MAX_ALTERNATES`], one more while sorting a new one in).
+type Alternates = SmallVec<[(Hop, u8); MAX_ALTERNATES + 1]>;
+
+/// New addresses given slots before the table sweeps the unused ones (see [`RouteTable::hop_for`]). Peers are far
+/// fewer, so a sweep is rare; it is a walk over the table.
+const HOP_SLOTS_BEFORE_SWEEP: usize = 1024;
+
+/// The addresses behind [`Hop`]s.
+#[derive(Debug, Default)]
+struct HopSlots {
+    addrs: Vec<Option<SocketAddr>>,
+    index: HashMap<SocketAddr, Hop>,
+    free: Vec<Hop>,
+    /// Slots in all (used or free) at which the next sweep is due.
+    sweep_at: usize,
+}
+
+impl HopSlots {
+    fn find(&self, addr: SocketAddr) -> Option<Hop> {
+        self.index.get(&addr).copied()
+    }
+
+    /// The address of a slot an entry holds (such a slot is never freed: see [`RouteTable::hop_for`]).
+    fn addr(&self, hop: Hop) -> SocketAddr {
+        self.addrs[usize::from(hop.0)].expect("a slot in use has its address")
+    }
+
+    fn len(&self) -> usize {
+        self.addrs.len()
+    }
+
+    /// No free slot, and [`HOP_SLOTS_BEFORE_SWEEP`] slots were made since the last sweep.
+    fn needs_sweep(&self) -> bool {
+        self.free.is_empty() && self.addrs.len() >= self.sweep_at.max(HOP_SLOTS_BEFORE_SWEEP)
+    }
+
+    fn insert(&mut self, addr: SocketAddr) -> Option<Hop> {
+        let hop = match self.free.pop() {
+            Some(hop) => hop,
+            None => {
+                let hop = Hop(u16::try_from(self.addrs.len()).ok()?);
+                self.addrs.push(None);
+                hop
+            }
+        };
+        self.addrs[usize::from(hop.0)] = Some(addr);
+        self.index.insert(addr, hop);
+        Some(hop)
+    }
+
+    /// Frees every slot not marked `used`.
+    fn keep_only(&mut self, used: &[bool]) {
+        self.sweep_at = self.addrs.len() + HOP_SLOTS_BEFORE_SWEEP;
+        for (i, slot) in self.addrs.iter_mut().enumerate() {
+            if !used[i]
+                && let Some(addr) = slot.take()
+            {
+                self.index.remove(&addr);
+                self.free.push(Hop(i as u16));
+            }
+        }
+    }
 }
 
 /// A key as the table orders it: its first 8 bytes as a number, then the rest. The same order as the key's bytes,
@@ -836,7 +983,7 @@ mod tests {
             Offer::Duplicate
         );
         assert_eq!(t.offer(t0, &rumor(1, 5, 1), addr(2), good), Offer::Rerouted);
-        assert_eq!(t.get(&PublicKey([1; 32])).unwrap().path.unwrap().hops(), 2);
+        assert_eq!(t.get(&PublicKey([1; 32])).unwrap().hops(), Some(2));
     }
 
     #[test]
@@ -892,10 +1039,7 @@ mod tests {
         let key = PublicKey([1; 32]);
         t.offer(t0, &rumor(1, 5, 0), addr(1), good);
         t.mark_unreachable(&key);
-        assert!(
-            t.get(&key)
-                .is_some_and(|e| e.unreachable && e.path.is_some())
-        );
+        assert!(t.get(&key).is_some_and(|e| e.unreachable && e.has_route()));
         t.mark_reached(&key);
         assert!(t.get(&key).is_some_and(|e| !e.unreachable));
         t.mark_unreachable(&key);
@@ -903,7 +1047,7 @@ mod tests {
         t.offer(t0, &rumor(1, 6, 0), addr(1), good);
         assert!(t.get(&key).is_some_and(|e| !e.unreachable && !e.expired));
         t.expire(t0 + LIFE);
-        assert!(t.get(&key).is_some_and(|e| e.expired && e.path.is_none()));
+        assert!(t.get(&key).is_some_and(|e| e.expired && !e.has_route()));
         assert_eq!(
             t.offer(t0 + LIFE, &rumor(1, 6, 0), addr(2), good),
             Offer::Duplicate
@@ -986,8 +1130,39 @@ mod tests {
             assert!(OriginKey::first(a.prefix()) <= OriginKey::of(a));
             assert!(OriginKey::of(a) <= OriginKey::last(a.prefix()));
             for b in &keys {
-                assert_eq!(OriginKey::of(a).cmp(&OriginKey::of(b)), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(
+                    OriginKey::of(a).cmp(&OriginKey::of(b)),
+                    a.cmp(b),
+                    "{a:?} {b:?}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn next_hops_keep_their_addresses_while_unused_slots_are_swept() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), good);
+        // Origin 2's next hop moves through 3 000 peers in turn, each leaving no trace once the next takes over.
+        let last = 3000u16;
+        for i in 0..last {
+            let now = t0 + Duration::from_millis(5 * u64::from(i));
+            let verdict = t.offer(now, &rumor(2, 5 + u64::from(i), 0), addr(1000 + i), good);
+            assert_eq!(verdict, Offer::Newer);
+        }
+        assert_eq!(t.next_hop(&PublicKey([1; 32])), Some(addr(1)));
+        assert_eq!(t.next_hop(&PublicKey([2; 32])), Some(addr(1000 + last - 1)));
+        assert!(
+            t.hops.len() <= 2 * HOP_SLOTS_BEFORE_SWEEP,
+            "{} slots for 3 addresses in use",
+            t.hops.len()
+        );
+        // The first peer still introduced origin 2: its slot was kept through the sweeps.
+        let first = t
+            .hops
+            .find(addr(1000))
+            .expect("the introducer keeps its slot");
+        assert_eq!(t.hops.addr(first), addr(1000));
     }
 }
