@@ -999,23 +999,26 @@ impl Gossip {
             let verdict = self
                 .routes
                 .offer(now, rumor, from, |s| check.admit_route(s));
-            if matches!(verdict, Offer::Duplicate | Offer::Old)
-                && rumor.hops > 0
-                && self
-                    .routes
-                    .get(&origin)
-                    .is_some_and(|e| now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD)
-                && self.routes.path(&origin).is_some_and(
-                    |p| matches!(p, Path::Via { next_hop, hops } if next_hop != from && hops > 1),
-                )
-            {
-                redundant = true;
-            }
-            if verdict == Offer::Duplicate && self.routes.next_hop(&origin) == Some(from) {
-                repeated = true;
-            }
             if matches!(verdict, Offer::Duplicate | Offer::Old) {
                 duplicate = true;
+                let held = self.routes.get(&origin);
+                let path = held.and_then(|e| self.routes.path_of(e));
+                let next_hop = match path {
+                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
+                    _ => None,
+                };
+                if rumor.hops > 0
+                    && held.is_some_and(|e| {
+                        now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD
+                    })
+                    && path.is_some_and(|p| p.hops() > 1)
+                    && next_hop.is_some_and(|hop| hop != from)
+                {
+                    redundant = true;
+                }
+                if verdict == Offer::Duplicate && next_hop == Some(from) {
+                    repeated = true;
+                }
             }
             match verdict {
                 Offer::Newer if held.is_none() => newcomers.push(origin),
@@ -1194,13 +1197,13 @@ impl Gossip {
             if now.saturating_duration_since(u.pushed) < PUSH_RETRY {
                 continue;
             }
-            match self.routes.routed_seq(prefix) {
-                Some(seq) if seq >= u.seq && u.pushes < MAX_PUSHES && self.peers.is_live(&peer) => {
+            match self.routes.routed(prefix) {
+                Some((key, seq))
+                    if seq >= u.seq && u.pushes < MAX_PUSHES && self.peers.is_live(&peer) =>
+                {
                     u.pushes += 1;
                     u.pushed = now;
-                    if let Some(key) = self.routes.key_of(prefix) {
-                        repush.entry(peer).or_default().push(key);
-                    }
+                    repush.entry(peer).or_default().push(key);
                 }
                 _ => done.push((peer, prefix)),
             }

@@ -704,9 +704,10 @@ impl RouteTable {
         entry.has_route().then(|| entry.seq())
     }
 
-    /// The full key of the origin with this key prefix.
-    pub fn key_of(&self, prefix: KeyPrefix) -> Option<PublicKey> {
-        self.by_prefix(prefix).map(|(key, _)| key.public())
+    /// The full key and the sequence number of the origin with this key prefix, while it has a live route.
+    pub fn routed(&self, prefix: KeyPrefix) -> Option<(PublicKey, u64)> {
+        let (key, entry) = self.by_prefix(prefix)?;
+        entry.has_route().then(|| (key.public(), entry.seq()))
     }
 
     /// The origin with this key prefix (prefix collisions between honest keys are a 2^-64 event; the first wins).
