@@ -113,6 +113,30 @@ impl Person {
         .await
     }
 
+    /// Clicks an element found and clicked by one script, in one turn of the page's event loop, waiting up to
+    /// [`LIMIT`] for it to be there and enabled. For a page too busy to answer [`Person::click`]'s three WebDriver
+    /// round trips (find, enabled, click) before what it shows changes: a page receiving a file at full speed on
+    /// a loaded machine answered each in seconds, and the transfer ended before a Cancel click landed.
+    pub async fn click_in_one_turn(&self, css: &str) -> anyhow::Result<()> {
+        let script = "const el = document.querySelector(arguments[0]);
+            if (!el || el.disabled) return false;
+            el.click();
+            return true;";
+        wait_until(
+            &format!("{css} on {}'s page (clicked by script)", self.node.name),
+            LIMIT,
+            || async {
+                let clicked = self
+                    .browser
+                    .client
+                    .execute(script, vec![serde_json::json!(css)])
+                    .await?;
+                Ok(clicked.as_bool() == Some(true))
+            },
+        )
+        .await
+    }
+
     /// Where the call is, as the page shows it: `idle`, `ringing_out`, `ringing_in`, `connecting`, `in_call`, or
     /// `ended:<Reason>`.
     pub async fn phase(&self) -> anyhow::Result<String> {

@@ -170,8 +170,10 @@ async fn a_cancelled_transfer_leaves_both_sides_clean() -> anyhow::Result<()> {
             .is_some_and(|n| n > 0))
     })
     .await?;
+    // Bob's page is receiving at full speed: on a loaded machine it answers WebDriver slowly, so the Cancel is
+    // found and clicked in one script (CI saw the transfer end while a WebDriver click was still on its way).
     if let Err(err) = b
-        .click(r#"li.transfer[data-direction="in"][data-id="0"] button.cancel"#)
+        .click_in_one_turn(r#"li.transfer[data-direction="in"][data-id="0"] button.cancel"#)
         .await
     {
         let (at_b, at_a) = (
