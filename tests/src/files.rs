@@ -93,7 +93,7 @@ pub async fn transfer_state(p: &Person, dir: &str, id: &str) -> anyhow::Result<O
 /// phase and any notice.
 pub async fn describe_transfer(p: &Person, dir: &str, id: &str) -> String {
     let row = format!(r#"li.transfer[data-direction="{dir}"][data-id="{id}"]"#);
-    let state = p.browser.attr(&row, "data-state").await;
+    let state = transfer_state(p, dir, id).await;
     let bytes = p.browser.attr(&row, "data-bytes").await;
     let detail = p.browser.text(&format!("{row} .detail")).await;
     let phase = p.phase().await;

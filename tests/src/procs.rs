@@ -5,10 +5,7 @@ use anyhow::Context;
 
 /// User + system CPU seconds `pid` has used so far (`/proc/<pid>/stat` fields 14 and 15, at the usual 100 Hz).
 pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')').context("malformed stat")? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let fields = stat_fields(pid)?;
     let ticks = |i: usize| -> anyhow::Result<f64> {
         Ok(fields.get(i).context("short stat")?.parse::<f64>()?)
     };
@@ -26,8 +23,16 @@ pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} for process {pid}"))
 }
 
+/// The fields of `/proc/<pid>/stat` after the command name (which is in parentheses and may hold spaces): field 3
+/// of the line is index 0 here.
+fn stat_fields(pid: u32) -> anyhow::Result<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = &stat[stat.rfind(')').context("malformed stat")? + 2..];
+    Ok(rest.split_whitespace().map(str::to_owned).collect())
+}
+
 /// Every process whose command line contains `marker`.
-pub fn with_arg(marker: &str) -> Vec<u32> {
+fn with_arg(marker: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -44,12 +49,7 @@ pub fn with_arg(marker: &str) -> Vec<u32> {
 
 /// The parent of `pid` (`/proc/<pid>/stat` field 4).
 fn parent(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..]
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    stat_fields(pid).ok()?.get(1)?.parse().ok()
 }
 
 /// Every process whose command line contains `marker`, and every process under one of them: all of a browser,

@@ -182,7 +182,6 @@ async fn a_cancelled_transfer_leaves_both_sides_clean() -> anyhow::Result<()> {
         );
         return Err(err.context(format!("bob's row: {at_b}; alice's row: {at_a}")));
     }
-    eprintln!("cancelled at: {}", describe_transfer(&b, "in", "0").await);
     wait_until(
         "both sides to show the transfer cancelled",
         LIMIT,

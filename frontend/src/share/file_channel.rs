@@ -187,12 +187,12 @@ impl FileChannel {
 
     fn control(&self, text: &str) {
         let effects = match wire::decode_control(text) {
-            Ok(FileControl::Done { id, digest })
+            Ok(done @ FileControl::Done { id, .. })
                 if self.parts.borrow().checks.contains_key(&id) =>
             {
                 // Checked after the digests of the chunks that came before it.
                 if let Some(check) = self.parts.borrow().checks.get(&id) {
-                    let _ = check.unbounded_send(Check::Done(FileControl::Done { id, digest }));
+                    let _ = check.unbounded_send(Check::Done(done));
                 }
                 vec![]
             }

@@ -110,23 +110,23 @@ impl ChunkReader {
                 Uint8Array::new_with_byte_offset_and_length(buffer, 0, 4 + filled)
             }
             Source::Slices { file, offset, rest } => {
-                if rest.as_ref().is_none_or(|r| r.length() == 0) {
-                    if *offset >= file.size() {
-                        self.finished = true;
-                        return Ok(None);
+                let read = match rest.take().filter(|r| r.length() > 0) {
+                    Some(read) => read,
+                    None => {
+                        if *offset >= file.size() {
+                            self.finished = true;
+                            return Ok(None);
+                        }
+                        let end = (*offset + SLICE_BYTES).min(file.size());
+                        let slice = file
+                            .slice_with_f64_and_f64(*offset, end)
+                            .map_err(|e| js_error(&e))?;
+                        let read = JsFuture::from(slice.array_buffer())
+                            .await
+                            .map_err(|e| js_error(&e))?;
+                        *offset = end;
+                        Uint8Array::new(&read)
                     }
-                    let end = (*offset + SLICE_BYTES).min(file.size());
-                    let slice = file
-                        .slice_with_f64_and_f64(*offset, end)
-                        .map_err(|e| js_error(&e))?;
-                    let read = JsFuture::from(slice.array_buffer())
-                        .await
-                        .map_err(|e| js_error(&e))?;
-                    *rest = Some(Uint8Array::new(&read));
-                    *offset = end;
-                }
-                let Some(read) = rest.as_ref() else {
-                    return Ok(None);
                 };
                 let len = read.length().min(CHUNK);
                 let frame = Uint8Array::new_with_length(4 + len);

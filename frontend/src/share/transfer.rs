@@ -226,29 +226,26 @@ impl Transfers {
                 let Some(t) = self.moving_incoming(id) else {
                     return vec![];
                 };
-                t.finished_at = Some(now);
-                t.state = TransferState::Failed(
-                    "the sender's hearsay is older and checks files another way: update both to exchange files"
-                        .into(),
-                );
-                vec![TransferEffect::Drop(id)]
+                t.fail(
+                    "the sender's hearsay is older and checks files another way: update both to exchange files",
+                    now,
+                )
             }
             FileControl::Done { id, digest } => {
                 let Some(t) = self.moving_incoming(id) else {
                     return vec![];
                 };
-                t.finished_at = Some(now);
                 let got = hex(&t.hasher.clone().finalize());
                 if t.bytes != t.size {
-                    t.state =
-                        TransferState::Failed(format!("{} of {} bytes arrived", t.bytes, t.size));
-                    vec![TransferEffect::Drop(id)]
+                    let why = format!("{} of {} bytes arrived", t.bytes, t.size);
+                    t.fail(&why, now)
                 } else if got != digest.to_ascii_lowercase() {
-                    t.state = TransferState::Failed(
-                        "the file's digest does not match: the file was damaged".into(),
-                    );
-                    vec![TransferEffect::Drop(id)]
+                    t.fail(
+                        "the file's digest does not match: the file was damaged",
+                        now,
+                    )
                 } else {
+                    t.finished_at = Some(now);
                     t.state = TransferState::Done;
                     vec![TransferEffect::Complete(id)]
                 }
@@ -309,6 +306,13 @@ impl Transfers {
 }
 
 impl Transfer {
+    /// Ends an incoming transfer as failed, for `why`: its bytes are dropped.
+    fn fail(&mut self, why: &str, now: u64) -> Vec<TransferEffect> {
+        self.finished_at = Some(now);
+        self.state = TransferState::Failed(why.into());
+        vec![TransferEffect::Drop(self.id)]
+    }
+
     fn new(id: u32, direction: Direction, name: String, size: u64) -> Self {
         Self {
             id,

@@ -101,13 +101,26 @@ pub fn chunk_header(id: u32) -> [u8; 4] {
     id.to_le_bytes()
 }
 
+/// A whole chunk frame read in wasm memory (the page reads only the header: [`chunk_id`]).
+#[cfg(test)]
 pub fn decode_chunk(frame: &[u8]) -> Result<(u32, &[u8]), WireError> {
-    if frame.len() > CHUNK_BYTES + 4 {
-        return Err(WireError::TooLarge(frame.len()));
+    let id = chunk_id(frame.len(), frame)?;
+    Ok((id, &frame[4..]))
+}
+
+/// The transfer id of a chunk frame of `len` bytes that starts with `head` (at least its first 4 bytes), or why it
+/// is not a chunk frame. For a frame whose data stays in the browser's memory.
+pub fn chunk_id(len: usize, head: &[u8]) -> Result<u32, WireError> {
+    if len > CHUNK_BYTES + 4 {
+        return Err(WireError::TooLarge(len));
     }
-    let (head, data) = frame.split_at_checked(4).ok_or(WireError::ShortChunk)?;
-    let id = u32::from_le_bytes(head.try_into().map_err(|_| WireError::ShortChunk)?);
-    Ok((id, data))
+    let head = head
+        .get(..4)
+        .filter(|_| len >= 4)
+        .ok_or(WireError::ShortChunk)?;
+    Ok(u32::from_le_bytes(
+        head.try_into().map_err(|_| WireError::ShortChunk)?,
+    ))
 }
 
 #[cfg(test)]

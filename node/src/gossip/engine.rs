@@ -67,7 +67,7 @@ use super::identity::{Identity, SignatureCheck};
 use super::outbox::{self, Outbox, RetryPolicy};
 use super::peers::{Heard, PeerRates, PeerTable, Proved, Spend};
 use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
-use super::routes::{Offer, Path, RouteTable, StatusNews};
+use super::routes::{Offer, RouteTable, StatusNews};
 use crate::budget::{Bucket, Rate};
 
 /// Periods and lifetimes. The defaults suit a real network; tests may shorten them.
@@ -606,10 +606,7 @@ impl Gossip {
                 name: hearsay_shared::text::escape(&e.signed.route.name),
                 hops: e.hops(),
                 reachable: e.has_route() && !e.unreachable,
-                next_hop: match self.routes.path_of(e) {
-                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
-                    _ => None,
-                },
+                next_hop: self.routes.path_of(e).and_then(|p| p.next_hop()),
                 addrs: e.signed.route.addrs.clone(),
                 services: e.signed.route.services.clone(),
             })
@@ -1001,14 +998,11 @@ impl Gossip {
                 .offer(now, rumor, from, |s| check.admit_route(s));
             if matches!(verdict, Offer::Duplicate | Offer::Old) {
                 duplicate = true;
-                let held = self.routes.get(&origin);
-                let path = held.and_then(|e| self.routes.path_of(e));
-                let next_hop = match path {
-                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
-                    _ => None,
-                };
+                let entry = self.routes.get(&origin);
+                let path = entry.and_then(|e| self.routes.path_of(e));
+                let next_hop = path.and_then(|p| p.next_hop());
                 if rumor.hops > 0
-                    && held.is_some_and(|e| {
+                    && entry.is_some_and(|e| {
                         now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD
                     })
                     && path.is_some_and(|p| p.hops() > 1)
@@ -1048,7 +1042,7 @@ impl Gossip {
                     // past it, if it is really ours.
                     let seq = rumor.signed.route.seq;
                     if seq >= self.own_seq {
-                        if verify_route(self.check.as_ref(), &rumor.signed) {
+                        if self.check.admit_route(&rumor.signed).is_some() {
                             self.own_seq = seq + 1;
                             self.next_announce = now;
                         } else {
@@ -1673,12 +1667,4 @@ fn sign_route(identity: &Identity, config: &Config, seq: u64) -> Arc<SignedRoute
         signature: identity.sign(&route.signed_bytes()),
         route,
     })
-}
-
-fn verify_route(check: &dyn SignatureCheck, signed: &SignedRoute) -> bool {
-    check.verify(
-        &signed.route.origin,
-        &signed.route.signed_bytes(),
-        &signed.signature,
-    )
 }

@@ -55,7 +55,15 @@ pub enum Path<H = SocketAddr> {
     Via { next_hop: H, hops: u8 },
 }
 
-impl<H> Path<H> {
+impl<H: Copy> Path<H> {
+    /// The next hop, unless this is the node itself.
+    pub fn next_hop(&self) -> Option<H> {
+        match self {
+            Path::Local => None,
+            Path::Via { next_hop, .. } => Some(*next_hop),
+        }
+    }
+
     pub fn hops(&self) -> u8 {
         match self {
             Path::Local => 0,
@@ -331,11 +339,9 @@ impl RouteTable {
         if self.hops.needs_sweep() {
             let mut used = vec![false; self.hops.len()];
             for entry in self.entries.values() {
-                let via = match entry.path {
-                    Some(Path::Via { next_hop, .. }) => Some(next_hop),
-                    _ => None,
-                };
-                for hop in via
+                for hop in entry
+                    .path
+                    .and_then(|p| p.next_hop())
                     .into_iter()
                     .chain(entry.alternates.iter().map(|(hop, _)| *hop))
                     .chain(entry.introduced_by)
@@ -366,10 +372,7 @@ impl RouteTable {
 
     /// The next hop towards `origin`, if there is a live route.
     pub fn next_hop(&self, origin: &PublicKey) -> Option<SocketAddr> {
-        match self.entries.get(&OriginKey::of(origin))?.path? {
-            Path::Via { next_hop, .. } => Some(self.hops.addr(next_hop)),
-            Path::Local => None,
-        }
+        self.path(origin)?.next_hop()
     }
 
     /// The path to `origin`, if there is a live route.

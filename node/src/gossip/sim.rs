@@ -92,17 +92,14 @@ impl SignatureCheck for MemoCheck {
         if shared.is_some() {
             return shared;
         }
-        let route = &signed.route;
-        if !Ed25519Check.verify(&route.origin, &route.signed_bytes(), &signed.signature) {
-            return None;
-        }
+        let signed = Ed25519Check.admit_route(signed)?;
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         let kept = routes.entry(id).or_insert_with(|| signed.clone());
         // Two good announcements under one signature cannot differ (strict Ed25519); if they did, none is shared.
-        Some(if **kept == **signed {
+        Some(if **kept == *signed {
             kept.clone()
         } else {
-            signed.clone()
+            signed
         })
     }
 }

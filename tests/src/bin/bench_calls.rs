@@ -21,7 +21,7 @@
 use std::time::{Duration, Instant};
 
 use hearsay_tests::call_page::{Person, call_connected, call_connected_in, pair, pair_in};
-use hearsay_tests::fantoccini::Locator;
+use hearsay_tests::files::{offer_files, transfer_state};
 use hearsay_tests::procs;
 use hearsay_tests::{AUTO_ACCEPT, Browser, BrowserKind, Node, wait_until};
 
@@ -781,8 +781,7 @@ struct Sent {
 }
 
 async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Result<Sent> {
-    let input = a.browser.client.find(Locator::Css("#file-input")).await?;
-    input.send_keys(&path.display().to_string()).await?;
+    offer_files(a, &[path]).await?;
     b.click(r#"li.transfer[data-direction="in"][data-id="0"] button.accept"#)
         .await?;
     let started = Instant::now();
@@ -796,14 +795,7 @@ async fn send_file(a: &Person, b: &Person, path: &std::path::Path) -> anyhow::Re
                 started.elapsed().as_secs_f64(),
                 rss_kib(&marker, "VmRSS:") as f64 / 1024.0,
             ));
-            Ok(b.browser
-                .attr(
-                    r#"li.transfer[data-direction="in"][data-id="0"]"#,
-                    "data-state",
-                )
-                .await?
-                .as_deref()
-                == Some("done"))
+            Ok(transfer_state(b, "in", "0").await?.as_deref() == Some("done"))
         },
     )
     .await?;

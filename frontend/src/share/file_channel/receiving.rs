@@ -112,13 +112,9 @@ impl FileChannel {
     /// A chunk frame: its data stays in the browser's memory (kept for the file, and hashed by the browser); only
     /// the header is read here.
     pub(super) fn chunk(&self, frame: js_sys::Uint8Array) {
-        if frame.length() as usize > wire::CHUNK_BYTES + 4 || frame.length() < 4 {
+        let head = frame.subarray(0, 4.min(frame.length())).to_vec();
+        let Ok(id) = wire::chunk_id(frame.length() as usize, &head) else {
             return; // not a chunk frame: nothing to attribute it to
-        }
-        let mut header = [0; 4];
-        frame.subarray(0, 4).copy_to(&mut header);
-        let Ok((id, _)) = wire::decode_chunk(&header) else {
-            return;
         };
         let data = frame.subarray(4, frame.length());
         let result =
