@@ -64,6 +64,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::identity::{Identity, SignatureCheck};
+use super::origins::Origins;
 use super::outbox::{self, Outbox, RetryPolicy};
 use super::peers::{Heard, PeerRates, PeerTable, Proved, Spend};
 use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
@@ -504,6 +505,18 @@ impl Gossip {
         check: Arc<dyn SignatureCheck>,
         config: Config,
     ) -> Self {
+        Self::with_origins(now, identity, check, config, Origins::new())
+    }
+
+    /// [`Gossip::new`] numbering origins in `origins`, shared with the other engines of the process (the simulator
+    /// runs thousands; see [`super::origins`]).
+    pub fn with_origins(
+        now: Instant,
+        identity: Identity,
+        check: Arc<dyn SignatureCheck>,
+        config: Config,
+        origins: Arc<Origins>,
+    ) -> Self {
         let own = sign_route(&identity, &config, config.initial_seq);
         let t = config.timing;
         let limits = config.limits;
@@ -515,6 +528,7 @@ impl Gossip {
                 t.forget_routes_after,
                 config.max_origins,
                 limits.updates_per_origin,
+                origins,
             ),
             peers: PeerTable::new(
                 t.peer_silence,
@@ -596,8 +610,10 @@ impl Gossip {
         self.routes.get(key).map(|e| e.signed.route.seq)
     }
 
+    /// Every user heard of and not expired, in key order.
     pub fn users(&self) -> Vec<UserInfo> {
-        self.routes
+        let mut users: Vec<UserInfo> = self
+            .routes
             .others()
             .filter(|e| !e.expired)
             .map(|e| UserInfo {
@@ -610,7 +626,9 @@ impl Gossip {
                 addrs: e.signed.route.addrs.clone(),
                 services: e.signed.route.services.clone(),
             })
-            .collect()
+            .collect();
+        users.sort_by_key(|u| u.key);
+        users
     }
 
     pub fn peers(&self) -> Vec<PeerInfo> {
@@ -1035,7 +1053,7 @@ impl Gossip {
                     }
                 }
                 Offer::BadSignature => self.stats.bad_signatures += 1,
-                Offer::Full => self.stats.table_full += 1,
+                Offer::Full | Offer::PrefixTaken => self.stats.table_full += 1,
                 Offer::TooFrequent => self.stats.over_budget += 1,
                 Offer::Own => {
                     // Someone holds a newer announcement of ours (we restarted with a clock that went back): jump

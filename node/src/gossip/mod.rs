@@ -3,7 +3,8 @@
 //! - [`engine`]: the sans-IO state machine ([`Gossip`]); its doc shows the drive loop and how it holds up against
 //!   hostile senders.
 //! - [`identity`]: the node's Ed25519 key and signature checking.
-//! - [`routes`]: the next-hop table (DSDV with expiry) and status pages.
+//! - [`routes`]: the next-hop table (DSDV with expiry) and status pages; [`origins`]: the numbers its entries are
+//!   kept under, one numbering per process.
 //! - [`peers`]: direct peers, deletion that sticks, silence.
 //! - [`outbox`] / [`reassembly`]: private messages in flight (acks, retries) and arriving (fragments, duplicates).
 //! - [`sim`]: a deterministic many-node simulator with a virtual clock, for tests and the benchmark (behind the
@@ -15,6 +16,7 @@
 
 pub mod engine;
 pub mod identity;
+pub mod origins;
 pub mod outbox;
 pub mod peers;
 pub mod reassembly;

@@ -21,14 +21,15 @@
 //!   most; that peer's own offers are refused. One peer making up keys cannot shut out users others introduce.
 //!
 //! How an entry is kept small (a node holds one per user, the simulator one per user per node): the announcement is
-//! shared ([`SignatureCheck::admit_route`](super::identity::SignatureCheck)), origins are ordered by a key whose first
-//! 8 bytes are one integer (`OriginKey`), and next hops and introducers are 2-byte slots ([`Hop`]) behind which
-//! the table keeps the addresses, sweeping the slots no entry uses any more.
+//! shared ([`SignatureCheck::admit_route`](super::identity::SignatureCheck)), entries sit in a vector indexed by the
+//! origin's number in the process ([`super::origins`]: no key beside each entry, no map around it), and next hops
+//! and introducers are 2-byte slots ([`Hop`]) behind which the table keeps the addresses, sweeping the slots no
+//! entry uses any more.
 //!
 //! The table also answers status pages: [`RouteTable::status_page`] lists a range of origins,
 //! [`RouteTable::compare`] says what a peer's status shows we should send and whether we are behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ use hearsay_shared::gossip::{
     StatusScope,
 };
 
+use super::origins::{OriginId, Origins};
 use crate::budget::{Bucket, Rate};
 
 /// Most alternate next hops kept per origin: enough to route around a liar or two among a node's peers, few enough
@@ -199,6 +201,8 @@ pub enum Offer {
     Own,
     /// The table is full and the offering peer introduced the most of it. Dropped.
     Full,
+    /// Another key with the same 8-byte prefix is known (statuses could not tell them apart). Dropped.
+    PrefixTaken,
     /// The origin advances its sequence number faster than its rate allows. Dropped (its next one will do).
     TooFrequent,
 }
@@ -207,7 +211,12 @@ pub enum Offer {
 #[derive(Debug)]
 pub struct RouteTable {
     me: PublicKey,
-    entries: BTreeMap<OriginKey, RouteEntry>,
+    me_id: OriginId,
+    origins: Arc<Origins>,
+    /// By origin number; each entry holds its number in `origins` once.
+    entries: Vec<Option<RouteEntry>>,
+    /// How many entries are `Some`.
+    len: usize,
     lifetime: Duration,
     forget_after: Duration,
     max_origins: usize,
@@ -221,7 +230,7 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// A table holding only this node's own announcement.
+    /// A table holding only this node's own announcement, numbering origins in `origins`.
     pub fn new(
         own: Arc<SignedRoute>,
         now: Instant,
@@ -229,11 +238,28 @@ impl RouteTable {
         forget_after: Duration,
         max_origins: usize,
         update_rate: Rate,
+        origins: Arc<Origins>,
     ) -> Self {
         let me = own.route.origin;
-        let mut entries = BTreeMap::new();
-        entries.insert(
-            OriginKey::of(&me),
+        let me_id = origins
+            .hold(&me)
+            .expect("no other key has this node's prefix (2^-64 by chance; 2^64 work to aim at)");
+        let mut table = Self {
+            me,
+            me_id,
+            origins,
+            entries: Vec::new(),
+            len: 0,
+            lifetime,
+            forget_after,
+            max_origins,
+            update_rate,
+            introduced: HashMap::new(),
+            hops: HopSlots::default(),
+            changed: false,
+        };
+        table.put(
+            me_id,
             RouteEntry {
                 signed: own,
                 expired: false,
@@ -246,22 +272,42 @@ impl RouteTable {
                 first_heard: now,
             },
         );
-        Self {
-            me,
-            entries,
-            lifetime,
-            forget_after,
-            max_origins,
-            update_rate,
-            introduced: HashMap::new(),
-            hops: HopSlots::default(),
-            changed: false,
+        table
+    }
+
+    /// Stores `entry` under `id`, which the caller holds for it (the table releases it when the entry goes).
+    fn put(&mut self, id: OriginId, entry: RouteEntry) {
+        let i = id.index();
+        if i >= self.entries.len() {
+            // Every table of a process grows to about the numbering's size: take that at once, not twice as much.
+            let want = (i + 1).max(self.origins.capacity());
+            self.entries.reserve_exact(want - self.entries.len());
+            self.entries.resize_with(want, || None);
         }
+        let old = self.entries[i].replace(entry);
+        debug_assert!(old.is_none(), "one hold per entry");
+        self.len += 1;
+    }
+
+    fn slot(&self, id: OriginId) -> Option<&RouteEntry> {
+        self.entries.get(id.index())?.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: OriginId) -> Option<&mut RouteEntry> {
+        self.entries.get_mut(id.index())?.as_mut()
+    }
+
+    /// Every entry, with its number.
+    fn held(&self) -> impl Iterator<Item = (OriginId, &RouteEntry)> {
+        self.entries
+            .iter()
+            .zip(0u32..)
+            .filter_map(|(e, i)| Some((OriginId::from_index(i), e.as_ref()?)))
     }
 
     /// Every next hop towards `origin` while its route is live: the shortest first, then the alternates.
     pub fn candidates(&self, origin: &PublicKey) -> Vec<SocketAddr> {
-        let Some(entry) = self.entries.get(&OriginKey::of(origin)) else {
+        let Some(entry) = self.get(origin) else {
             return Vec::new();
         };
         let Some(Path::Via { next_hop, .. }) = entry.path else {
@@ -278,15 +324,14 @@ impl RouteTable {
     /// peer making up keys fills at most the room others leave, and cannot shut out users introduced by others —
     /// with routes living 15 minutes, a rate limit alone would let one flooder fill the table.
     fn make_room(&mut self, from: Hop) -> bool {
-        if self.entries.len() <= self.max_origins {
+        if self.len <= self.max_origins {
             return true;
         }
         let oldest_tombstone = self
-            .entries
-            .iter()
+            .held()
             .filter(|(_, e)| e.path.is_none())
             .min_by_key(|(_, e)| e.expires)
-            .map(|(k, _)| *k);
+            .map(|(id, _)| id);
         let victim = match oldest_tombstone {
             Some(key) => key,
             None => {
@@ -297,23 +342,24 @@ impl RouteTable {
                     return false;
                 }
                 let newest = self
-                    .entries
-                    .iter()
+                    .held()
                     .filter(|(_, e)| e.introduced_by == Some(biggest))
                     .max_by_key(|(_, e)| e.expires)
-                    .map(|(k, _)| *k);
+                    .map(|(id, _)| id);
                 match newest {
                     Some(key) => key,
                     None => return false,
                 }
             }
         };
-        self.remove(&victim);
+        self.remove(victim);
         true
     }
 
-    fn remove(&mut self, key: &OriginKey) {
-        if let Some(entry) = self.entries.remove(key) {
+    fn remove(&mut self, id: OriginId) {
+        if let Some(entry) = self.entries.get_mut(id.index()).and_then(Option::take) {
+            self.len -= 1;
+            self.origins.release(id);
             self.forget_introducer(entry.introduced_by);
         }
     }
@@ -338,7 +384,7 @@ impl RouteTable {
         }
         if self.hops.needs_sweep() {
             let mut used = vec![false; self.hops.len()];
-            for entry in self.entries.values() {
+            for (_, entry) in self.held() {
                 for hop in entry
                     .path
                     .and_then(|p| p.next_hop())
@@ -356,18 +402,23 @@ impl RouteTable {
 
     /// Replaces this node's own announcement (a new sequence number).
     pub fn set_own(&mut self, own: Arc<SignedRoute>) {
-        if let Some(entry) = self.entries.get_mut(&OriginKey::of(&self.me)) {
+        if let Some(entry) = self.slot_mut(self.me_id) {
             entry.signed = own;
         }
     }
 
     pub fn own(&self) -> &Arc<SignedRoute> {
         // The own entry is inserted by `new` and never removed (expiry skips `Path::Local`).
-        &self.entries[&OriginKey::of(&self.me)].signed
+        &self.slot(self.me_id).expect("the own entry").signed
     }
 
     pub fn get(&self, origin: &PublicKey) -> Option<&RouteEntry> {
-        self.entries.get(&OriginKey::of(origin))
+        self.slot(self.origins.find(origin)?)
+    }
+
+    fn get_mut(&mut self, origin: &PublicKey) -> Option<&mut RouteEntry> {
+        let id = self.origins.find(origin)?;
+        self.slot_mut(id)
     }
 
     /// The next hop towards `origin`, if there is a live route.
@@ -377,7 +428,7 @@ impl RouteTable {
 
     /// The path to `origin`, if there is a live route.
     pub fn path(&self, origin: &PublicKey) -> Option<Path> {
-        self.path_of(self.entries.get(&OriginKey::of(origin))?)
+        self.path_of(self.get(origin)?)
     }
 
     /// `entry`'s path with its next hop's address.
@@ -391,11 +442,11 @@ impl RouteTable {
         })
     }
 
-    /// Every origin other than this node, with or without a live route.
+    /// Every origin other than this node, with or without a live route (in no particular order).
     pub fn others(&self) -> impl Iterator<Item = &RouteEntry> {
-        self.entries
-            .values()
-            .filter(|e| e.signed.route.origin != self.me)
+        self.held()
+            .filter(|(id, _)| *id != self.me_id)
+            .map(|(_, e)| e)
     }
 
     /// Number of other origins with a live route.
@@ -429,18 +480,23 @@ impl RouteTable {
             next_hop: from,
             hops,
         };
-        let key = OriginKey::of(&route.origin);
-        if !self.entries.contains_key(&key) {
+        let Ok(numbered) = self.origins.lookup(&route.origin) else {
+            return Offer::PrefixTaken;
+        };
+        let Some(id) = numbered.filter(|&id| self.slot(id).is_some()) else {
             if !self.make_room(from) {
                 return Offer::Full;
             }
             let Some(signed) = admit(&rumor.signed) else {
                 return Offer::BadSignature;
             };
+            let Ok(id) = self.origins.hold(&route.origin) else {
+                return Offer::PrefixTaken;
+            };
             let mut updates = Bucket::full(self.update_rate, now);
             updates.take(self.update_rate, now);
-            self.entries.insert(
-                key,
+            self.put(
+                id,
                 RouteEntry {
                     signed,
                     path: Some(via),
@@ -456,9 +512,8 @@ impl RouteTable {
             *self.introduced.entry(from).or_default() += 1;
             self.changed = true;
             return Offer::Newer;
-        }
-        // Checked just above.
-        let entry = self.entries.get_mut(&key).expect("entry exists");
+        };
+        let entry = self.entries[id.index()].as_mut().expect("held just above");
         if route.seq < entry.seq() {
             return Offer::Old;
         }
@@ -530,9 +585,10 @@ impl RouteTable {
         let mut changed = false;
         let mut next: Option<Instant> = None;
         let mut forgotten = Vec::new();
-        self.entries.retain(|_, entry| {
+        for (i, slot) in self.entries.iter_mut().enumerate() {
+            let Some(entry) = slot else { continue };
             if entry.path == Some(Path::Local) {
-                return true;
+                continue;
             }
             if now >= entry.expires && !entry.expired {
                 entry.expired = true;
@@ -546,14 +602,13 @@ impl RouteTable {
                 entry.expires
             };
             if entry.expired && now >= deadline {
-                forgotten.push(entry.introduced_by);
-                return false;
+                forgotten.push(OriginId::from_index(i as u32));
+                continue;
             }
             next = Some(next.map_or(deadline, |n| n.min(deadline)));
-            true
-        });
-        for by in forgotten {
-            self.forget_introducer(by);
+        }
+        for id in forgotten {
+            self.remove(id);
         }
         self.changed |= changed;
         next
@@ -561,7 +616,7 @@ impl RouteTable {
 
     /// A message to `origin` was not acknowledged in time: show it as unreachable (see [`RouteEntry::unreachable`]).
     pub fn mark_unreachable(&mut self, origin: &PublicKey) {
-        if let Some(entry) = self.entries.get_mut(&OriginKey::of(origin))
+        if let Some(entry) = self.get_mut(origin)
             && !entry.unreachable
         {
             entry.unreachable = true;
@@ -571,7 +626,7 @@ impl RouteTable {
 
     /// Something signed by `origin` arrived here: it is reachable after all.
     pub fn mark_reached(&mut self, origin: &PublicKey) {
-        if let Some(entry) = self.entries.get_mut(&OriginKey::of(origin))
+        if let Some(entry) = self.get_mut(origin)
             && entry.unreachable
         {
             entry.unreachable = false;
@@ -586,11 +641,11 @@ impl RouteTable {
             return Vec::new(); // no entry mentions it
         };
         let mut lost = Vec::new();
-        for (key, entry) in self.entries.iter_mut() {
+        for entry in self.entries.iter_mut().flatten() {
             entry.alternates.retain(|(hop, _)| *hop != peer);
             if matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
                 entry.path = if entry.alternates.is_empty() {
-                    lost.push(key.prefix());
+                    lost.push(entry.signed.route.origin.prefix());
                     None
                 } else {
                     let (next_hop, hops) = entry.alternates.remove(0);
@@ -616,7 +671,10 @@ impl RouteTable {
         let Some(peer) = self.hop_for(peer) else {
             return StatusNews::Nothing;
         };
-        let Some(entry) = Self::by_prefix_mut(&mut self.entries, heard.origin) else {
+        let Some(id) = self.origins.find_prefix(heard.origin) else {
+            return StatusNews::Nothing;
+        };
+        let Some(Some(entry)) = self.entries.get_mut(id.index()) else {
             return StatusNews::Nothing;
         };
         let (verdict, changed) = match heard.seq.cmp(&entry.seq()) {
@@ -641,21 +699,25 @@ impl RouteTable {
     /// The page of our status starting at `from`: up to [`MAX_STATUS_ENTRIES`] origins. Returns the status and where
     /// the next page starts (`None` after the last page).
     pub fn status_page(&self, from: KeyPrefix, now: Instant) -> (Status, Option<KeyPrefix>) {
-        let start = OriginKey::first(from);
         let mut entries = Vec::with_capacity(MAX_STATUS_ENTRIES);
-        let mut iter = self.entries.range(start..).peekable();
-        while entries.len() < MAX_STATUS_ENTRIES {
-            let Some((key, entry)) = iter.next() else {
-                break;
+        let mut more = false;
+        self.origins.walk_from(from, |prefix, id| {
+            let Some(entry) = self.slot(id) else {
+                return true;
             };
+            if entries.len() == MAX_STATUS_ENTRIES {
+                more = true;
+                return false;
+            }
             entries.push(StatusEntry {
-                origin: key.prefix(),
+                origin: prefix,
                 seq: self.reported_seq(entry, now),
                 hops: reported_hops(entry),
             });
-        }
-        let (to, next) = match (iter.peek(), entries.last()) {
-            (Some(_), Some(last)) if last.origin != KeyPrefix::MAX => (
+            true
+        });
+        let (to, next) = match (more, entries.last()) {
+            (true, Some(last)) if last.origin != KeyPrefix::MAX => (
                 last.origin,
                 Some(KeyPrefix::from_u64(last.origin.as_u64() + 1)),
             ),
@@ -685,7 +747,7 @@ impl RouteTable {
         let mut entries: Vec<StatusEntry> = origins
             .iter()
             .filter_map(|prefix| {
-                let entry = self.by_prefix(*prefix).map(|(_, entry)| entry);
+                let entry = self.by_prefix(*prefix);
                 (entry.is_some() || unknown_too).then(|| StatusEntry {
                     origin: *prefix,
                     seq: entry.map_or(0, |entry| self.reported_seq(entry, now)),
@@ -703,34 +765,21 @@ impl RouteTable {
 
     /// The sequence number held for the origin with this key prefix, with a live route.
     pub fn routed_seq(&self, prefix: KeyPrefix) -> Option<u64> {
-        let (_, entry) = self.by_prefix(prefix)?;
+        let entry = self.by_prefix(prefix)?;
         entry.has_route().then(|| entry.seq())
     }
 
     /// The full key and the sequence number of the origin with this key prefix, while it has a live route.
     pub fn routed(&self, prefix: KeyPrefix) -> Option<(PublicKey, u64)> {
-        let (key, entry) = self.by_prefix(prefix)?;
-        entry.has_route().then(|| (key.public(), entry.seq()))
+        let entry = self.by_prefix(prefix)?;
+        entry
+            .has_route()
+            .then(|| (entry.signed.route.origin, entry.seq()))
     }
 
-    /// The origin with this key prefix (prefix collisions between honest keys are a 2^-64 event; the first wins).
-    fn by_prefix(&self, prefix: KeyPrefix) -> Option<(&OriginKey, &RouteEntry)> {
-        self.entries
-            .range(OriginKey::first(prefix)..)
-            .next()
-            .filter(|(key, _)| key.head == prefix.as_u64())
-    }
-
-    /// [`RouteTable::by_prefix`] for changing the entry (a function of the map, so `self.changed` stays free).
-    fn by_prefix_mut(
-        entries: &mut BTreeMap<OriginKey, RouteEntry>,
-        prefix: KeyPrefix,
-    ) -> Option<&mut RouteEntry> {
-        entries
-            .range_mut(OriginKey::first(prefix)..)
-            .next()
-            .filter(|(key, _)| key.head == prefix.as_u64())
-            .map(|(_, entry)| entry)
+    /// The origin with this key prefix (one key per prefix: see [`super::origins`]).
+    fn by_prefix(&self, prefix: KeyPrefix) -> Option<&RouteEntry> {
+        self.slot(self.origins.find_prefix(prefix)?)
     }
 
     /// Compares a peer's status with ours: the rumors the peer lacks that we can route (never offering a peer a route
@@ -742,16 +791,16 @@ impl RouteTable {
         let mut ours: HashMap<KeyPrefix, &RouteEntry> = HashMap::new();
         match status.scope {
             StatusScope::Range { from, to } => {
-                for (key, entry) in self
-                    .entries
-                    .range(OriginKey::first(from)..=OriginKey::last(to))
-                {
-                    ours.insert(key.prefix(), entry);
-                }
+                self.origins.walk(from, to, |prefix, id| {
+                    if let Some(entry) = self.slot(id) {
+                        ours.insert(prefix, entry);
+                    }
+                    true
+                });
             }
             StatusScope::Listed => {
                 for prefix in theirs.keys() {
-                    if let Some((_, entry)) = self.by_prefix(*prefix) {
+                    if let Some(entry) = self.by_prefix(*prefix) {
                         ours.insert(*prefix, entry);
                     }
                 }
@@ -785,6 +834,15 @@ impl RouteTable {
             .collect();
         behind.sort();
         Comparison { to_send, behind }
+    }
+}
+
+impl Drop for RouteTable {
+    /// Lets go of every number this table holds (a restarted simulated node drops its table and makes a new one).
+    fn drop(&mut self) {
+        for (id, _) in self.held() {
+            self.origins.release(id);
+        }
     }
 }
 
@@ -871,52 +929,6 @@ impl HopSlots {
     }
 }
 
-/// A key as the table orders it: its first 8 bytes as a number, then the rest. The same order as the key's bytes,
-/// compared faster: statuses name origins by those 8 bytes ([`KeyPrefix`]), so most lookups are decided by one
-/// integer comparison (this was a third of a 1 000-node simulation's time as 32-byte comparisons).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct OriginKey {
-    head: u64,
-    tail: [u8; 24],
-}
-
-impl OriginKey {
-    fn of(key: &PublicKey) -> Self {
-        let (head, tail) = key.0.split_at(8);
-        Self {
-            head: u64::from_be_bytes(head.try_into().expect("8 bytes")),
-            tail: tail.try_into().expect("24 bytes"),
-        }
-    }
-
-    /// The smallest key with this prefix.
-    fn first(prefix: KeyPrefix) -> Self {
-        Self {
-            head: prefix.as_u64(),
-            tail: [0; 24],
-        }
-    }
-
-    /// The largest key with this prefix.
-    fn last(prefix: KeyPrefix) -> Self {
-        Self {
-            head: prefix.as_u64(),
-            tail: [0xff; 24],
-        }
-    }
-
-    fn prefix(&self) -> KeyPrefix {
-        KeyPrefix::from_u64(self.head)
-    }
-
-    fn public(&self) -> PublicKey {
-        let mut key = [0; 32];
-        key[..8].copy_from_slice(&self.head.to_be_bytes());
-        key[8..].copy_from_slice(&self.tail);
-        PublicKey(key)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -956,7 +968,15 @@ mod tests {
     const UPDATES: Rate = Rate::new(1000, 1000);
 
     fn table(now: Instant) -> RouteTable {
-        RouteTable::new(signed(0, 1), now, LIFE, LIFE * 10, 100, UPDATES)
+        RouteTable::new(
+            signed(0, 1),
+            now,
+            LIFE,
+            LIFE * 10,
+            100,
+            UPDATES,
+            Origins::new(),
+        )
     }
 
     fn addr(port: u16) -> SocketAddr {
@@ -1066,8 +1086,16 @@ mod tests {
     #[test]
     fn status_pages_cover_everything_in_bounded_pieces() {
         let t0 = Instant::now();
-        let mut t = RouteTable::new(signed(0, 1), t0, LIFE, LIFE, 10_000, UPDATES);
-        for i in 0..200u32 {
+        let mut t = RouteTable::new(
+            signed(0, 1),
+            t0,
+            LIFE,
+            LIFE,
+            10_000,
+            UPDATES,
+            Origins::new(),
+        );
+        for i in 1..=200u32 {
             let mut key = [0u8; 32];
             key[..4].copy_from_slice(&(i * 7_919).to_be_bytes());
             key[31] = 1;
@@ -1095,7 +1123,7 @@ mod tests {
         let mut a = table(t0);
         a.offer(t0, &rumor(1, 5, 0), addr(1), good);
         a.offer(t0, &rumor(2, 5, 0), addr(2), good);
-        let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100, UPDATES);
+        let mut b = RouteTable::new(signed(9, 1), t0, LIFE, LIFE, 100, UPDATES, Origins::new());
         b.offer(t0, &rumor(1, 6, 0), addr(1), good);
         let (b_status, _) = b.status_page(KeyPrefix::MIN, t0);
         // a is asked by b (at addr 50): b lacks a's own route and origin 2; b is newer on origin 1.
@@ -1118,29 +1146,48 @@ mod tests {
     }
 
     #[test]
-    fn origin_keys_sort_like_the_keys_and_give_them_back() {
-        let keys: Vec<PublicKey> = [[0u8; 32], [0xff; 32], [7; 32]]
-            .into_iter()
-            .chain((0..32).map(|i| {
-                let mut k = [0x80; 32];
-                k[i] = 0x7f;
-                k
-            }))
-            .map(PublicKey)
-            .collect();
-        for a in &keys {
-            assert_eq!(OriginKey::of(a).public(), *a);
-            assert_eq!(OriginKey::of(a).prefix(), a.prefix());
-            assert!(OriginKey::first(a.prefix()) <= OriginKey::of(a));
-            assert!(OriginKey::of(a) <= OriginKey::last(a.prefix()));
-            for b in &keys {
-                assert_eq!(
-                    OriginKey::of(a).cmp(&OriginKey::of(b)),
-                    a.cmp(b),
-                    "{a:?} {b:?}"
-                );
-            }
-        }
+    fn a_second_key_with_a_known_prefix_is_refused_until_the_first_is_forgotten() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        t.offer(t0, &rumor(1, 5, 0), addr(1), good);
+        let mut twin = rumor(1, 5, 0);
+        Arc::make_mut(&mut twin.signed).route.origin.0[31] = 2;
+        assert_eq!(
+            t.offer(t0, &twin, addr(1), |_| panic!("no check for a refused key")),
+            Offer::PrefixTaken
+        );
+        assert!(t.get(&twin.signed.route.origin).is_none());
+        t.expire(t0 + LIFE * 12);
+        assert!(t.get(&PublicKey([1; 32])).is_none(), "forgotten");
+        assert_eq!(t.offer(t0 + LIFE * 12, &twin, addr(1), good), Offer::Newer);
+    }
+
+    #[test]
+    fn tables_sharing_a_numbering_let_go_of_what_they_forget() {
+        let t0 = Instant::now();
+        let origins = Origins::new();
+        let new = |own| {
+            RouteTable::new(
+                signed(own, 1),
+                t0,
+                LIFE,
+                LIFE,
+                100,
+                UPDATES,
+                origins.clone(),
+            )
+        };
+        let (mut a, mut b) = (new(0), new(9));
+        a.offer(t0, &rumor(1, 5, 0), addr(1), good);
+        b.offer(t0, &rumor(1, 5, 0), addr(1), good);
+        assert_eq!(b.get(&PublicKey([1; 32])).map(|e| e.seq()), Some(5));
+        a.expire(t0 + LIFE * 3);
+        assert!(a.get(&PublicKey([1; 32])).is_none());
+        assert!(b.get(&PublicKey([1; 32])).is_some(), "b still holds it");
+        drop(b);
+        assert_eq!(origins.find(&PublicKey([1; 32])), None, "nobody holds it");
+        assert_eq!(origins.find(&PublicKey([9; 32])), None);
+        assert!(origins.find(&PublicKey([0; 32])).is_some(), "a's own");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use hearsay_shared::gossip::Packet;
 
 use super::engine::{Command, CommandError, Config, Event, Gossip, Output, Timing};
 use super::identity::{Ed25519Check, Identity, SignatureCheck};
+use super::origins::Origins;
 
 /// The seed for a simulation: `HEARSAY_SIM_SEED` if set (to replay a failure), else `default`. Prints it.
 pub fn sim_seed(default: u64) -> u64 {
@@ -226,6 +227,8 @@ pub struct Sim {
     seq: u64,
     by_addr: HashMap<SocketAddr, usize>,
     check: Arc<MemoCheck>,
+    /// One numbering of origins for every node's table (see [`super::origins`]).
+    origins: Arc<Origins>,
 }
 
 /// Hard cap on queue jobs per run, so a livelock fails instead of hanging.
@@ -251,6 +254,7 @@ impl Sim {
             seq: 0,
             by_addr: HashMap::new(),
             check: Arc::new(MemoCheck::default()),
+            origins: Origins::new(),
         }
     }
 
@@ -280,11 +284,12 @@ impl Sim {
         config.timing = self.timing;
         config.hop_limit = self.hop_limit;
         config.lazy_push = self.lazy_push;
-        let gossip = Gossip::new(
+        let gossip = Gossip::with_origins(
             self.now,
             identity.clone(),
             self.check.clone(),
             config.clone(),
+            self.origins.clone(),
         );
         self.nodes.push(SimNode {
             addr,
@@ -410,7 +415,13 @@ impl Sim {
         config.clock_ms_at_start = clock_ms;
         config.rng_seed = self.rng.next_u64();
         let node = &mut self.nodes[i];
-        node.gossip = Gossip::new(self.now, node.identity.clone(), self.check.clone(), config);
+        node.gossip = Gossip::with_origins(
+            self.now,
+            node.identity.clone(),
+            self.check.clone(),
+            config,
+            self.origins.clone(),
+        );
         node.alive = true;
         node.wake = None;
         let peers = node.configured_peers.clone();
