@@ -68,9 +68,72 @@ impl Bucket {
     }
 }
 
+/// A [`Bucket`] in 8 bytes, for tables that keep one per entry (a route table keeps one per origin, the simulator
+/// one per origin per node): time is whole milliseconds on its owner's clock, whose epoch the owner may move forward
+/// ([`MsBucket::shift`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsBucket {
+    milli_tokens: u32,
+    at_ms: u32,
+}
+
+impl MsBucket {
+    /// A bucket holding a full burst.
+    pub fn full(rate: Rate, now_ms: u32) -> Self {
+        Self {
+            milli_tokens: Self::cap(rate),
+            at_ms: now_ms,
+        }
+    }
+
+    fn cap(rate: Rate) -> u32 {
+        rate.burst.saturating_mul(1000)
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, rate: Rate, now_ms: u32) -> bool {
+        let elapsed = now_ms.saturating_sub(self.at_ms);
+        if elapsed > 0 {
+            // ms × tokens/s = thousandths of a token; capped so a long silence cannot overflow.
+            let earned = u64::from(elapsed.min(3_600_000)) * u64::from(rate.per_second);
+            let tokens = (u64::from(self.milli_tokens) + earned).min(u64::from(Self::cap(rate)));
+            self.milli_tokens = tokens as u32;
+            self.at_ms = now_ms;
+        }
+        if self.milli_tokens >= 1000 {
+            self.milli_tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The owner's clock moved its epoch `by` ms later: the same instant is `by` less now (an instant before the new
+    /// epoch becomes the epoch itself, which is long enough ago to have refilled any bucket).
+    pub fn shift(&mut self, by: u32) {
+        self.at_ms = self.at_ms.saturating_sub(by);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_millisecond_bucket_keeps_the_same_rate() {
+        let rate = Rate::new(2, 3);
+        let mut b = MsBucket::full(rate, 1_000);
+        assert!((0..3).all(|_| b.take(rate, 1_000)));
+        assert!(!b.take(rate, 1_000), "burst spent");
+        assert!(
+            !b.take(rate, 1_499),
+            "half a second earns one token: not yet"
+        );
+        assert!(b.take(rate, 1_500));
+        assert!(!b.take(rate, 1_000), "time going backwards earns nothing");
+        b.shift(1_000);
+        assert!(b.take(rate, 1_000), "500 ms after the shifted instant");
+    }
 
     #[test]
     fn a_burst_then_the_steady_rate() {

@@ -1020,9 +1020,7 @@ impl Gossip {
                 let path = entry.and_then(|e| self.routes.path_of(e));
                 let next_hop = path.and_then(|p| p.next_hop());
                 if rumor.hops > 0
-                    && entry.is_some_and(|e| {
-                        now.saturating_duration_since(e.first_heard) > NEWCOMER_FLOOD
-                    })
+                    && entry.is_some_and(|e| self.routes.heard_for(e, now) > NEWCOMER_FLOOD)
                     && path.is_some_and(|p| p.hops() > 1)
                     && next_hop.is_some_and(|hop| hop != from)
                 {

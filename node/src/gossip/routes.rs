@@ -33,7 +33,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use std::time::{Duration, Instant};
 
 use hearsay_shared::gossip::{
@@ -42,7 +41,7 @@ use hearsay_shared::gossip::{
 };
 
 use super::origins::{OriginId, Origins};
-use crate::budget::{Bucket, Rate};
+use crate::budget::{MsBucket, Rate};
 
 /// Most alternate next hops kept per origin: enough to route around a liar or two among a node's peers, few enough
 /// that the table stays small (each is an address and a hop count).
@@ -85,8 +84,8 @@ pub struct RouteEntry {
     path: Option<Path<Hop>>,
     /// Other peers that offered the current announcement: (next hop, hops), shortest first.
     alternates: Alternates,
-    /// When the current sequence number stops being a usable route.
-    pub expires: Instant,
+    /// When the current sequence number stops being a usable route (on the table's clock, [`Ms`]).
+    expires: Ms,
     /// The route expired: the origin stopped announcing itself, so it is not shown any more (the entry stays a while
     /// as a tombstone against replays).
     pub expired: bool,
@@ -94,16 +93,23 @@ pub struct RouteEntry {
     /// it announces itself again or a message gets through. Its path is kept and still tried.
     pub unreachable: bool,
     /// How fast the origin may advance its sequence number (see the module doc).
-    updates: Bucket,
+    updates: MsBucket,
     /// The peer that first told us of this origin (for making room fairly when the table is full).
     introduced_by: Option<Hop>,
     /// When we first heard of this origin.
-    pub first_heard: Instant,
+    first_heard: Ms,
 }
 
 impl RouteEntry {
     fn seq(&self) -> u64 {
         self.signed.route.seq
+    }
+
+    /// Its times, after the table's clock moved its epoch `by` ms later ([`TableClock::shift_due`]).
+    fn shift(&mut self, by: u32) {
+        self.expires = Ms(self.expires.0.saturating_sub(by));
+        self.first_heard = Ms(self.first_heard.0.saturating_sub(by));
+        self.updates.shift(by);
     }
 
     /// Whether there is a live route (the origin is this node, or a next hop is known).
@@ -130,22 +136,20 @@ impl RouteEntry {
             return (StatusNews::Nothing, false);
         }
         let theirs = hops.saturating_add(1);
-        if theirs >= ours && self.alternates.contains(&(peer, theirs)) {
+        if theirs >= ours && self.alternates.contains(peer, theirs) {
             return (StatusNews::Nothing, false); // heard before: every status repeats it
         }
-        self.alternates.retain(|(hop, _)| *hop != peer);
+        self.alternates.remove(peer);
         let shorter = theirs < ours;
         if shorter {
-            self.alternates.push((next_hop, ours));
+            self.alternates.insert(next_hop, ours);
             self.path = Some(Path::Via {
                 next_hop: peer,
                 hops: theirs,
             });
         } else {
-            self.alternates.push((peer, theirs));
+            self.alternates.insert(peer, theirs);
         }
-        self.alternates.sort_by_key(|(_, hops)| *hops);
-        self.alternates.truncate(MAX_ALTERNATES);
         if shorter {
             (StatusNews::Shorter, true)
         } else {
@@ -156,17 +160,19 @@ impl RouteEntry {
     /// `peer` holds an older announcement than ours: it lost the route (see [`RouteTable::heard_status`]). Returns
     /// what it did, and whether our path changed.
     fn withdrawn_by(&mut self, peer: Hop) -> (StatusNews, bool) {
-        self.alternates.retain(|(hop, _)| *hop != peer);
+        self.alternates.remove(peer);
         if !matches!(self.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
             return (StatusNews::Nothing, false);
         }
-        if self.alternates.is_empty() {
-            self.path = None;
-            (StatusNews::Lost, true)
-        } else {
-            let (next_hop, hops) = self.alternates.remove(0);
-            self.path = Some(Path::Via { next_hop, hops });
-            (StatusNews::Nothing, true)
+        match self.alternates.take_shortest() {
+            None => {
+                self.path = None;
+                (StatusNews::Lost, true)
+            }
+            Some((next_hop, hops)) => {
+                self.path = Some(Path::Via { next_hop, hops });
+                (StatusNews::Nothing, true)
+            }
         }
     }
 }
@@ -217,6 +223,8 @@ pub struct RouteTable {
     entries: Vec<Option<RouteEntry>>,
     /// How many entries are `Some`.
     len: usize,
+    /// The clock entries keep their times on.
+    clock: TableClock,
     lifetime: Duration,
     forget_after: Duration,
     max_origins: usize,
@@ -250,6 +258,7 @@ impl RouteTable {
             origins,
             entries: Vec::new(),
             len: 0,
+            clock: TableClock { epoch: now },
             lifetime,
             forget_after,
             max_origins,
@@ -265,11 +274,11 @@ impl RouteTable {
                 expired: false,
                 unreachable: false,
                 path: Some(Path::Local),
-                alternates: Alternates::new(),
-                expires: now,
-                updates: Bucket::full(update_rate, now),
+                alternates: Alternates::default(),
+                expires: Ms(0),
+                updates: MsBucket::full(update_rate, 0),
                 introduced_by: None,
-                first_heard: now,
+                first_heard: Ms(0),
             },
         );
         table
@@ -314,7 +323,7 @@ impl RouteTable {
             return Vec::new();
         };
         std::iter::once(next_hop)
-            .chain(entry.alternates.iter().map(|(hop, _)| *hop))
+            .chain(entry.alternates.iter().map(|(hop, _)| hop))
             .map(|hop| self.hops.addr(hop))
             .collect()
     }
@@ -389,7 +398,7 @@ impl RouteTable {
                     .path
                     .and_then(|p| p.next_hop())
                     .into_iter()
-                    .chain(entry.alternates.iter().map(|(hop, _)| *hop))
+                    .chain(entry.alternates.iter().map(|(hop, _)| hop))
                     .chain(entry.introduced_by)
                 {
                     used[usize::from(hop.0)] = true;
@@ -440,6 +449,13 @@ impl RouteTable {
                 hops,
             },
         })
+    }
+
+    /// How long ago this table first heard of `entry`'s origin.
+    pub fn heard_for(&self, entry: &RouteEntry, now: Instant) -> Duration {
+        Duration::from_millis(u64::from(
+            self.clock.at(now).0.saturating_sub(entry.first_heard.0),
+        ))
     }
 
     /// Every origin other than this node, with or without a live route (in no particular order).
@@ -493,20 +509,21 @@ impl RouteTable {
             let Ok(id) = self.origins.hold(&route.origin) else {
                 return Offer::PrefixTaken;
             };
-            let mut updates = Bucket::full(self.update_rate, now);
-            updates.take(self.update_rate, now);
+            let at = self.clock.at(now);
+            let mut updates = MsBucket::full(self.update_rate, at.0);
+            updates.take(self.update_rate, at.0);
             self.put(
                 id,
                 RouteEntry {
                     signed,
                     path: Some(via),
-                    alternates: Alternates::new(),
-                    expires: now + self.lifetime,
+                    alternates: Alternates::default(),
+                    expires: at.after(self.lifetime),
                     expired: false,
                     unreachable: false,
                     updates,
                     introduced_by: Some(from),
-                    first_heard: now,
+                    first_heard: at,
                 },
             );
             *self.introduced.entry(from).or_default() += 1;
@@ -522,7 +539,7 @@ impl RouteTable {
                 return Offer::BadSignature;
             };
             // Only a verified announcement spends the origin's budget: forgeries cannot use up an honest origin's.
-            if !entry.updates.take(self.update_rate, now) {
+            if !entry.updates.take(self.update_rate, self.clock.at(now).0) {
                 return Offer::TooFrequent;
             }
             if entry.path != Some(via) || entry.signed.route.name != route.name {
@@ -530,8 +547,8 @@ impl RouteTable {
             }
             entry.signed = signed;
             entry.path = Some(via);
-            entry.alternates.clear();
-            entry.expires = now + self.lifetime;
+            entry.alternates = Alternates::default();
+            entry.expires = self.clock.at(now).after(self.lifetime);
             if entry.expired || entry.unreachable {
                 self.changed = true;
             }
@@ -547,28 +564,26 @@ impl RouteTable {
             Some(Path::Via { next_hop, hops }) => Some((next_hop, hops)),
             None => None,
         };
-        let restorable = current.is_none() && now < entry.expires;
+        let restorable = current.is_none() && self.clock.at(now) < entry.expires;
         let shorter = current.is_some_and(|(_, old)| hops < old);
-        let new_alternate = current.is_some_and(|(hop, _)| hop != from)
-            && !entry.alternates.iter().any(|(hop, _)| *hop == from);
+        let new_alternate =
+            current.is_some_and(|(hop, _)| hop != from) && !entry.alternates.has(from);
         if !(restorable || shorter || new_alternate) {
             return Offer::Duplicate;
         }
         if !same && admit(&rumor.signed).is_none() {
             return Offer::BadSignature;
         }
-        entry.alternates.retain(|(hop, _)| *hop != from);
+        entry.alternates.remove(from);
         if restorable || shorter {
-            if let Some(old) = current {
-                entry.alternates.push(old);
+            if let Some((hop, hops)) = current {
+                entry.alternates.insert(hop, hops);
             }
             entry.path = Some(via);
             self.changed = true;
         } else {
-            entry.alternates.push((from, hops));
+            entry.alternates.insert(from, hops);
         }
-        entry.alternates.sort_by_key(|(_, hops)| *hops);
-        entry.alternates.truncate(MAX_ALTERNATES);
         if restorable {
             Offer::Restored
         } else if shorter {
@@ -581,27 +596,33 @@ impl RouteTable {
     /// Ends routes whose time is up and forgets tombstones older than `forget_after`. Returns the earliest instant
     /// at which calling again can change anything.
     pub fn expire(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(by) = self.clock.shift_due(now) {
+            for entry in self.entries.iter_mut().flatten() {
+                entry.shift(by);
+            }
+        }
+        let at = self.clock.at(now);
         let forget_after = self.forget_after;
         let mut changed = false;
-        let mut next: Option<Instant> = None;
+        let mut next: Option<Ms> = None;
         let mut forgotten = Vec::new();
         for (i, slot) in self.entries.iter_mut().enumerate() {
             let Some(entry) = slot else { continue };
             if entry.path == Some(Path::Local) {
                 continue;
             }
-            if now >= entry.expires && !entry.expired {
+            if at >= entry.expires && !entry.expired {
                 entry.expired = true;
                 entry.path = None;
-                entry.alternates.clear();
+                entry.alternates = Alternates::default();
                 changed = true;
             }
             let deadline = if entry.expired {
-                entry.expires + forget_after
+                entry.expires.after(forget_after)
             } else {
                 entry.expires
             };
-            if entry.expired && now >= deadline {
+            if entry.expired && at >= deadline {
                 forgotten.push(OriginId::from_index(i as u32));
                 continue;
             }
@@ -611,7 +632,7 @@ impl RouteTable {
             self.remove(id);
         }
         self.changed |= changed;
-        next
+        next.map(|ms| self.clock.instant(ms))
     }
 
     /// A message to `origin` was not acknowledged in time: show it as unreachable (see [`RouteEntry::unreachable`]).
@@ -642,14 +663,14 @@ impl RouteTable {
         };
         let mut lost = Vec::new();
         for entry in self.entries.iter_mut().flatten() {
-            entry.alternates.retain(|(hop, _)| *hop != peer);
+            entry.alternates.remove(peer);
             if matches!(entry.path, Some(Path::Via { next_hop, .. }) if next_hop == peer) {
-                entry.path = if entry.alternates.is_empty() {
-                    lost.push(entry.signed.route.origin.prefix());
-                    None
-                } else {
-                    let (next_hop, hops) = entry.alternates.remove(0);
-                    Some(Path::Via { next_hop, hops })
+                entry.path = match entry.alternates.take_shortest() {
+                    None => {
+                        lost.push(entry.signed.route.origin.prefix());
+                        None
+                    }
+                    Some((next_hop, hops)) => Some(Path::Via { next_hop, hops }),
                 };
                 self.changed = true;
             }
@@ -689,7 +710,7 @@ impl RouteTable {
     /// The sequence number we report in a status: one less than we hold when we lost the route early and would
     /// take the same announcement again.
     fn reported_seq(&self, entry: &RouteEntry, now: Instant) -> u64 {
-        if entry.path.is_none() && now < entry.expires {
+        if entry.path.is_none() && self.clock.at(now) < entry.expires {
             entry.seq().saturating_sub(1)
         } else {
             entry.seq()
@@ -862,11 +883,110 @@ fn reported_hops(entry: &RouteEntry) -> u8 {
 
 /// A next hop or introducer as the table stores it: a slot in `HopSlots` (2 bytes where an address takes 32; a
 /// table holds several per origin, and the simulator 10 000 tables).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Hop(u16);
 
-/// A route's alternates, kept inline (at most [`MAX_ALTERNATES`], one more while sorting a new one in).
-type Alternates = SmallVec<[(Hop, u8); MAX_ALTERNATES + 1]>;
+/// A route's alternates: up to [`MAX_ALTERNATES`] (next hop, hops), shortest first, kept in place (10 bytes; a
+/// vector would be 24 and an allocation).
+#[derive(Clone, Copy, Debug, Default)]
+struct Alternates {
+    next_hops: [Hop; MAX_ALTERNATES],
+    hops: [u8; MAX_ALTERNATES],
+    len: u8,
+}
+
+impl Alternates {
+    fn iter(&self) -> impl Iterator<Item = (Hop, u8)> + '_ {
+        let n = usize::from(self.len);
+        self.next_hops[..n]
+            .iter()
+            .copied()
+            .zip(self.hops[..n].iter().copied())
+    }
+
+    fn has(&self, next_hop: Hop) -> bool {
+        self.iter().any(|(hop, _)| hop == next_hop)
+    }
+
+    fn contains(&self, next_hop: Hop, hops: u8) -> bool {
+        self.iter().any(|alt| alt == (next_hop, hops))
+    }
+
+    /// Adds one after those no longer than it (so among equals the older comes first); the longest beyond
+    /// [`MAX_ALTERNATES`] is dropped, the new one included.
+    fn insert(&mut self, next_hop: Hop, hops: u8) {
+        let n = usize::from(self.len);
+        let at = self.hops[..n].iter().take_while(|&&h| h <= hops).count();
+        if at == MAX_ALTERNATES {
+            return;
+        }
+        let end = n.min(MAX_ALTERNATES - 1);
+        self.next_hops.copy_within(at..end, at + 1);
+        self.hops.copy_within(at..end, at + 1);
+        self.next_hops[at] = next_hop;
+        self.hops[at] = hops;
+        self.len = (end + 1) as u8;
+    }
+
+    fn remove(&mut self, next_hop: Hop) {
+        let n = usize::from(self.len);
+        if let Some(at) = self.next_hops[..n].iter().position(|&hop| hop == next_hop) {
+            self.next_hops.copy_within(at + 1..n, at);
+            self.hops.copy_within(at + 1..n, at);
+            self.len -= 1;
+        }
+    }
+
+    fn take_shortest(&mut self) -> Option<(Hop, u8)> {
+        let first = self.iter().next()?;
+        self.remove(first.0);
+        Some(first)
+    }
+}
+
+/// An instant on a table's clock: whole milliseconds since its epoch (4 bytes where an `Instant` takes 16; a table
+/// keeps two per origin).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Ms(u32);
+
+impl Ms {
+    fn after(self, span: Duration) -> Ms {
+        let span = u32::try_from(span.as_millis()).unwrap_or(u32::MAX);
+        Ms(self.0.saturating_add(span))
+    }
+}
+
+/// Converts instants to [`Ms`]. Its epoch moves forward every ~25 days ([`TableClock::shift_due`]) so that a node
+/// running for months never runs out of milliseconds: entries are 15 minutes old at most (25 with their tombstone),
+/// and an older "first heard" or bucket time only needs to stay old.
+#[derive(Debug)]
+struct TableClock {
+    epoch: Instant,
+}
+
+/// When the clock reads this, its epoch moves [`CLOCK_SHIFT`] later (both far below `u32::MAX` ms, ~49 days).
+const CLOCK_SHIFT_AT: u32 = 1 << 31;
+const CLOCK_SHIFT: u32 = 1 << 30;
+
+impl TableClock {
+    fn at(&self, now: Instant) -> Ms {
+        let ms = now.saturating_duration_since(self.epoch).as_millis();
+        Ms(u32::try_from(ms).unwrap_or(u32::MAX))
+    }
+
+    fn instant(&self, ms: Ms) -> Instant {
+        self.epoch + Duration::from_millis(u64::from(ms.0))
+    }
+
+    /// Moves the epoch forward if it is due: by how many ms (every entry's times go back by as much).
+    fn shift_due(&mut self, now: Instant) -> Option<u32> {
+        if self.at(now).0 < CLOCK_SHIFT_AT {
+            return None;
+        }
+        self.epoch += Duration::from_millis(u64::from(CLOCK_SHIFT));
+        Some(CLOCK_SHIFT)
+    }
+}
 
 /// New addresses given slots before the table sweeps the unused ones (see [`RouteTable::hop_for`]). Peers are far
 /// fewer, so a sweep is rare; it is a walk over the table.
@@ -1143,6 +1263,49 @@ mod tests {
             .map(|r| r.signed.route.origin.0[0])
             .collect();
         assert_eq!(sent, vec![0]);
+    }
+
+    /// The simulator keeps one entry per origin per node (10^8 at 10 000 nodes): this is what it costs.
+    #[test]
+    fn an_entry_takes_48_bytes() {
+        assert_eq!(std::mem::size_of::<Option<RouteEntry>>(), 48);
+    }
+
+    #[test]
+    fn alternates_stay_shortest_first_and_drop_the_longest() {
+        let mut alts = Alternates::default();
+        for (hop, hops) in [(1, 5), (2, 3), (3, 5), (4, 4)] {
+            alts.insert(Hop(hop), hops);
+        }
+        let held: Vec<(u16, u8)> = alts.iter().map(|(h, n)| (h.0, n)).collect();
+        assert_eq!(
+            held,
+            [(2, 3), (4, 4), (1, 5)],
+            "the later of two equals is dropped"
+        );
+        alts.insert(Hop(5), 9);
+        assert!(!alts.has(Hop(5)), "longer than all three");
+        alts.remove(Hop(4));
+        assert_eq!(alts.take_shortest(), Some((Hop(2), 3)));
+        assert_eq!(alts.take_shortest(), Some((Hop(1), 5)));
+        assert_eq!(alts.take_shortest(), None);
+    }
+
+    #[test]
+    fn a_table_clock_moves_its_epoch_without_changing_what_expires_when() {
+        let t0 = Instant::now();
+        let mut t = table(t0);
+        let late = t0 + Duration::from_millis(u64::from(CLOCK_SHIFT_AT)) + LIFE;
+        t.offer(late, &rumor(1, 5, 0), addr(1), good);
+        let next = t.expire(late + Duration::from_secs(1));
+        assert_eq!(
+            t.clock.epoch,
+            t0 + Duration::from_millis(u64::from(CLOCK_SHIFT))
+        );
+        assert_eq!(next, Some(late + LIFE), "the same deadline after the shift");
+        assert!(t.next_hop(&PublicKey([1; 32])).is_some());
+        t.expire(late + LIFE);
+        assert!(t.next_hop(&PublicKey([1; 32])).is_none());
     }
 
     #[test]
