@@ -1338,7 +1338,7 @@ impl Gossip {
         first: bool,
     ) {
         // One rumor per origin, acknowledged if any of its pushes asked for it.
-        pushes.sort_by(|a, b| (a.origin, !a.acked).cmp(&(b.origin, !b.acked)));
+        pushes.sort_by_key(|p| (p.origin, !p.acked));
         pushes.dedup_by_key(|p| p.origin);
         let rumors: Vec<(Rumor, bool)> = pushes
             .iter()
