@@ -68,7 +68,7 @@ use super::origins::Origins;
 use super::outbox::{self, Outbox, RetryPolicy};
 use super::peers::{Heard, PeerRates, PeerTable, Proved, Spend};
 use super::reassembly::{Accepted, Reassembly, ReassemblyLimits};
-use super::routes::{Offer, RouteTable, StatusNews};
+use super::routes::{HeardNews, Offer, RouteTable};
 use crate::budget::{Bucket, Rate};
 
 /// Periods and lifetimes. The defaults suit a real network; tests may shorten them.
@@ -1125,14 +1125,7 @@ impl Gossip {
         // branches (36 hops at 1 000 nodes, past the hop limit), and a status reaches only one peer, so without
         // this only the neighbours of a node on a short path ever learned of it. Each origin's hop count only
         // falls until its next announcement, which bounds what this sends.
-        let (mut lost, mut shorter) = (Vec::new(), Vec::new());
-        for entry in &status.entries {
-            match self.routes.heard_status(entry, from) {
-                StatusNews::Lost => lost.push(entry.origin),
-                StatusNews::Shorter => shorter.push(entry.origin),
-                StatusNews::Nothing => {}
-            }
-        }
+        let HeardNews { lost, shorter } = self.routes.heard_status(&status.entries, from);
         self.withdraw(now, &lost, Some(from));
         if self.config.lazy_push {
             self.announce_to_all_but(now, from, &shorter);

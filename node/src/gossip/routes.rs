@@ -177,6 +177,15 @@ impl RouteEntry {
     }
 }
 
+/// What a peer's status did to our routes (see [`RouteTable::heard_status`]).
+#[derive(Debug, Default)]
+pub struct HeardNews {
+    /// Origins whose route was through the peer, which lost it, with no alternate: we lost them too.
+    pub lost: Vec<KeyPrefix>,
+    /// Origins our path to got shorter (through the peer).
+    pub shorter: Vec<KeyPrefix>,
+}
+
 /// What one entry of a peer's status did to our route (see [`RouteTable::heard_status`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StatusNews {
@@ -688,10 +697,22 @@ impl RouteTable {
     ///   is withdrawn downstream (a status is the withdrawal: a lost route is reported one below what is held);
     ///   without it, nodes beyond the break would keep routing into it, and restore it from each other in a loop,
     ///   until the origin's next announcement — minutes, now that announcements are rare.
-    pub fn heard_status(&mut self, heard: &StatusEntry, peer: SocketAddr) -> StatusNews {
+    pub fn heard_status(&mut self, heard: &[StatusEntry], peer: SocketAddr) -> HeardNews {
+        let mut news = HeardNews::default();
         let Some(peer) = self.hop_for(peer) else {
-            return StatusNews::Nothing;
+            return news;
         };
+        for entry in heard {
+            match self.heard_entry(entry, peer) {
+                StatusNews::Lost => news.lost.push(entry.origin),
+                StatusNews::Shorter => news.shorter.push(entry.origin),
+                StatusNews::Nothing => {}
+            }
+        }
+        news
+    }
+
+    fn heard_entry(&mut self, heard: &StatusEntry, peer: Hop) -> StatusNews {
         let Some(id) = self.origins.find_prefix(heard.origin) else {
             return StatusNews::Nothing;
         };
@@ -807,36 +828,42 @@ impl RouteTable {
     /// through itself), and whether the peer holds anything newer than we do.
     pub fn compare(&self, status: &Status, peer: SocketAddr, now: Instant) -> Comparison {
         let peer = self.hops.find(peer);
-        let theirs: HashMap<KeyPrefix, u64> =
+        // Both sides in prefix order, one entry per origin (a status is at most a page long).
+        let mut theirs: Vec<(KeyPrefix, u64)> =
             status.entries.iter().map(|e| (e.origin, e.seq)).collect();
-        let mut ours: HashMap<KeyPrefix, &RouteEntry> = HashMap::new();
+        theirs.sort_unstable();
+        theirs.dedup_by_key(|(prefix, _)| *prefix);
+        let mut ours: Vec<(KeyPrefix, &RouteEntry)> = Vec::new();
         match status.scope {
             StatusScope::Range { from, to } => {
                 self.origins.walk(from, to, |prefix, id| {
                     if let Some(entry) = self.slot(id) {
-                        ours.insert(prefix, entry);
+                        ours.push((prefix, entry));
                     }
                     true
                 });
             }
             StatusScope::Listed => {
-                for prefix in theirs.keys() {
-                    if let Some(entry) = self.by_prefix(*prefix) {
-                        ours.insert(*prefix, entry);
-                    }
-                }
+                ours.extend(
+                    theirs
+                        .iter()
+                        .filter_map(|&(prefix, _)| Some((prefix, self.by_prefix(prefix)?))),
+                );
             }
         }
+        let their_seq = |prefix: KeyPrefix| {
+            let at = theirs.binary_search_by_key(&prefix, |(p, _)| *p).ok()?;
+            Some(theirs[at].1)
+        };
         let mut to_send = Vec::new();
-        for (prefix, entry) in &ours {
-            let their_seq = theirs.get(prefix).copied();
+        for &(prefix, entry) in &ours {
             let Some(path) = entry.path else { continue };
             if let Path::Via { next_hop, .. } = path
                 && Some(next_hop) == peer
             {
                 continue; // split horizon
             }
-            match their_seq {
+            match their_seq(prefix) {
                 Some(seq) if seq >= entry.seq() => {}
                 _ => to_send.push(Rumor {
                     signed: entry.signed.clone(),
@@ -844,16 +871,16 @@ impl RouteTable {
                 }),
             }
         }
-        to_send.sort_by_key(|r| r.signed.route.origin);
-        let mut behind: Vec<KeyPrefix> = theirs
+        let behind: Vec<KeyPrefix> = theirs
             .iter()
-            .filter(|(prefix, seq)| match ours.get(prefix) {
-                Some(entry) => **seq > self.reported_seq(entry, now),
-                None => true,
-            })
+            .filter(
+                |&&(prefix, seq)| match ours.binary_search_by_key(&prefix, |(p, _)| *p) {
+                    Ok(at) => seq > self.reported_seq(ours[at].1, now),
+                    Err(_) => true,
+                },
+            )
             .map(|(prefix, _)| *prefix)
             .collect();
-        behind.sort();
         Comparison { to_send, behind }
     }
 }
