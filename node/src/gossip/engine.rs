@@ -20,9 +20,17 @@
 //! ```
 //!
 //! What it does: announces this node (a signed route rumor with a growing sequence number) at start and every route
-//! period to all its direct peers; spreads new rumors by mongering (to one random peer, which answers with a status;
-//! a coin flip decides whether to go on); runs anti-entropy (a page of its status to a random peer every period);
-//! keeps the next-hop table ([`super::routes`]), the peers ([`super::peers`]), private messages in flight
+//! period to all its direct peers; spreads rumors it hears the way Plumtree does, where classic Peerster mongered
+//! them to random peers and re-announced every few seconds (see `docs/SCALING.md` for why):
+//! - a newer rumor of a known origin is pushed whole to the peers on a broadcast tree and pushed again until their
+//!   status acknowledges it; the peers off the tree get an announcement (its origin and sequence number in a status)
+//!   after [`Timing::lazy_delay`], and ask for it ([`Packet::Graft`]) if the tree did not bring it; a peer that sends
+//!   a rumor we already had by a shorter way is pruned off the tree ([`Packet::Prune`]);
+//! - the first rumor of an origin nobody here knew (a user who just joined) is flooded to every peer, not retried,
+//!   and announced after the lazy delay like the rest, so a peer that lost every copy asks for it;
+//! - anti-entropy sends a page of the status to a random peer every period, and a full sync to a new peer.
+//!
+//! It keeps the next-hop table ([`super::routes`]), the peers ([`super::peers`]), private messages in flight
 //! ([`super::outbox`]) and incoming ones ([`super::reassembly`]). Every rumor and private message is verified before
 //! it changes anything or is forwarded; failures are counted in [`Stats`].
 //!

@@ -7,7 +7,7 @@
 //!   kept under, one numbering per process.
 //! - [`peers`]: direct peers, deletion that sticks, silence.
 //! - [`outbox`] / [`reassembly`]: private messages in flight (acks, retries) and arriving (fragments, duplicates).
-//! - [`sim`]: a deterministic many-node simulator with a virtual clock, for tests and the benchmark (behind the
+//! - `sim`: a deterministic many-node simulator with a virtual clock, for tests and the benchmark (behind the
 //!   `sim` feature, which the node's own tests and the benchmark turn on; the `hearsay` binary leaves it out).
 //! - [`shell`]: the tokio task that gives the engine a UDP socket, a clock and the page's commands;
 //!   [`tcp_links`]: gossip over TCP for networks that block UDP.

@@ -4,7 +4,7 @@
 //!
 //! [`spawn`] starts the task and returns a [`GossipHandle`] that the web side clones per page: it sends commands
 //! ([`GossipHandle::command`]), watches the peers and users lists ([`GossipHandle::snapshot`], refreshed within
-//! [`SNAPSHOT_EVERY`] of a change and every second so "last heard" stays current), and hears private-message events
+//! `SNAPSHOT_EVERY` of a change and every second so "last heard" stays current), and hears private-message events
 //! ([`GossipHandle::events`]).
 
 use std::net::SocketAddr;

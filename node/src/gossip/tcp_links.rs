@@ -8,7 +8,7 @@
 //! node; its calls then relay through TURN over TCP.
 //!
 //! Bounds: at most [`MAX_LINKS`] links, frames of at most `MAX_DATAGRAM_BYTES` (a longer one closes the link), at
-//! most [`QUEUE`] frames waiting each way (more are dropped, as UDP would), a dial gives up after
+//! most `QUEUE` frames waiting each way (more are dropped, as UDP would), a dial gives up after
 //! [`DIAL_LIMIT`] and is tried again after [`REDIAL_AFTER`].
 
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,4 @@
-//! Starts the `turn` crate's server on a bound UDP socket, behind the [`Gate`](super::gate::Gate), with
+//! Starts the `turn` crate's server on a bound UDP socket, behind the [`Gate`], with
 //! hearsay's credentials and relay ports. The crate is third-party async code; this is the shell that wires it.
 //!
 //! Drive it with [`TurnServer::start`] and stop it with [`TurnServer::close`].
