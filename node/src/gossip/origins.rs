@@ -20,7 +20,7 @@
 //! ([`super::Gossip::with_origins`]). Tables take the lock for each lookup (uncontended: one table per process, or a
 //! single-threaded simulator).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hearsay_shared::gossip::{KeyPrefix, PublicKey};
@@ -52,7 +52,9 @@ pub struct Origins {
 
 #[derive(Debug, Default)]
 struct Numbering {
-    /// Every numbered origin by its key's prefix: point lookups and ordered walks.
+    /// Every numbered origin by its key's prefix, for lookups (several per datagram)...
+    index: HashMap<u64, OriginId>,
+    /// ... and the same in order, for walks (status pages).
     by_prefix: BTreeMap<u64, OriginId>,
     /// By number: the key, and how many tables hold it (0: free).
     slots: Vec<Slot>,
@@ -79,7 +81,7 @@ impl Origins {
     pub fn hold(&self, key: &PublicKey) -> Result<OriginId, PrefixTaken> {
         let mut n = self.lock();
         let prefix = key.prefix().as_u64();
-        if let Some(&id) = n.by_prefix.get(&prefix) {
+        if let Some(&id) = n.index.get(&prefix) {
             let slot = &mut n.slots[id.index()];
             if slot.key != *key {
                 return Err(PrefixTaken);
@@ -104,6 +106,7 @@ impl Origins {
             }
         };
         n.by_prefix.insert(prefix, id);
+        n.index.insert(prefix, id);
         Ok(id)
     }
 
@@ -118,6 +121,7 @@ impl Origins {
         if slot.holders == 0 {
             let prefix = slot.key.prefix().as_u64();
             n.by_prefix.remove(&prefix);
+            n.index.remove(&prefix);
             n.free.push(id);
         }
     }
@@ -130,7 +134,7 @@ impl Origins {
     /// The number of this key (`None`: its prefix is free), or [`PrefixTaken`] if another key has the prefix.
     pub fn lookup(&self, key: &PublicKey) -> Result<Option<OriginId>, PrefixTaken> {
         let n = self.lock();
-        match n.by_prefix.get(&key.prefix().as_u64()) {
+        match n.index.get(&key.prefix().as_u64()) {
             None => Ok(None),
             Some(&id) if n.slots[id.index()].key == *key => Ok(Some(id)),
             Some(_) => Err(PrefixTaken),
@@ -139,7 +143,7 @@ impl Origins {
 
     /// The number of the key with this prefix, if one has a number.
     pub fn find_prefix(&self, prefix: KeyPrefix) -> Option<OriginId> {
-        self.lock().by_prefix.get(&prefix.as_u64()).copied()
+        self.lock().index.get(&prefix.as_u64()).copied()
     }
 
     /// How many numbers have been handed out (held or free): a table sizes its vector by this.

@@ -233,7 +233,6 @@ pub struct Sim {
     rng: ChaCha8Rng,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
-    by_addr: HashMap<SocketAddr, usize>,
     check: Arc<MemoCheck>,
     /// One numbering of origins for every node's table (see [`super::origins`]).
     origins: Arc<Origins>,
@@ -260,7 +259,6 @@ impl Sim {
             rng: ChaCha8Rng::seed_from_u64(seed),
             queue: BinaryHeap::new(),
             seq: 0,
-            by_addr: HashMap::new(),
             check: Arc::new(MemoCheck::default()),
             origins: Origins::new(),
         }
@@ -278,6 +276,18 @@ impl Sim {
             Ipv4Addr::new(127, (n >> 16) as u8, (n >> 8) as u8, n as u8),
             5000,
         ))
+    }
+
+    /// The node whose address is `addr` ([`Sim::addr_of`] backwards), if there is one.
+    fn node_at(&self, addr: SocketAddr) -> Option<usize> {
+        let SocketAddr::V4(v4) = addr else {
+            return None;
+        };
+        let [127, a, b, c] = v4.ip().octets() else {
+            return None;
+        };
+        let i = (u32::from_be_bytes([0, a, b, c]) as usize).checked_sub(1)?;
+        (self.nodes.get(i)?.addr == addr).then_some(i)
     }
 
     /// Adds a node (not connected to anything yet). Its key comes from the simulation's RNG.
@@ -311,7 +321,6 @@ impl Sim {
             group: 0,
             config,
         });
-        self.by_addr.insert(addr, i);
         self.drain(i);
         i
     }
@@ -521,7 +530,7 @@ impl Sim {
             watched.datagrams += 1;
             watched.bytes += bytes.len() as u64;
         }
-        let Some(&dest) = self.by_addr.get(&to) else {
+        let Some(dest) = self.node_at(to) else {
             self.traffic.lost += 1;
             return;
         };
