@@ -206,6 +206,7 @@ fn main() {
                     let both = 2.0 * sent;
                     let ratio = match (design, flooding_bytes) {
                         ("tree", Some(fl)) => format!("{:.3}×", both / fl),
+                        ("tree", None) => "no anchor (flooding did not finish)".into(),
                         _ => "1×".into(),
                     };
                     if design == "flooding" {
