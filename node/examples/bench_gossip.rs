@@ -2,7 +2,11 @@
 //! graphs of N nodes (average degree 4, link latency 5–50 ms, no loss), each design in a process of its own:
 //! - **tree**: this round's design (rumors along a broadcast tree, announced in statuses elsewhere, refreshed every
 //!   9–12 minutes; see `node/src/gossip/engine.rs`);
-//! - **flooding**: the previous design, the anchor (every rumor over every link, refreshed every 10 s).
+//! - **flooding**: the previous design, the anchor (every rumor over every link, refreshed every 10 s);
+//! - **joining** (after the others, sizes `HEARSAY_BENCH_JOINING`, default `2000 10000`): the tree design on a
+//!   network built one join at a time over 5 minutes of virtual time, each new node linked to two nodes already
+//!   there, instead of every node starting in the same instant (which makes every origin a newcomer flooded over
+//!   every link at once: the N² burst that decides the other rows' peak memory; see `docs/SCALING.md`).
 //!
 //! Per row: virtual time to converge (every node routes to every other), the wall time that took, the wall time of
 //! the steady state that follows (5 minutes of virtual time for the tree, after a minute of warm-up; 20 s for flooding, whose 10 s cycle is
@@ -19,8 +23,12 @@ use std::time::{Duration, Instant};
 
 use hearsay_node::gossip::Timing;
 use hearsay_node::gossip::sim::{LinkModel, Sim, Traffic};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 const TREE_STEADY: Duration = Duration::from_secs(300);
+/// In the "joining" rows, nodes join one at a time over this much virtual time.
+const JOIN_SPAN: Duration = Duration::from_secs(300);
 const FLOODING_STEADY: Duration = Duration::from_secs(20);
 /// Virtual time skipped after convergence before the tree's steady state is measured.
 const WARM_UP: Duration = Duration::from_secs(60);
@@ -51,13 +59,36 @@ fn run_one(n: usize, design: &str) {
     let wall_limit = Duration::from_secs_f64(env_f64("HEARSAY_BENCH_WALL_LIMIT_S", 60.0));
     let link = LinkModel::default();
     let mut sim = Sim::new(1, link);
-    let tree = design == "tree";
+    let tree = design != "flooding";
     if !tree {
         sim.timing = Timing::flooding();
         sim.lazy_push = false;
     }
-    sim.random_graph(n, 4);
     let wall = Instant::now();
+    if design == "joining" {
+        // One node at a time, each to two nodes already there (average degree 4), evenly over JOIN_SPAN: every join
+        // is the newcomer case, and the tree exists (not every origin new in the same instant).
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let gap = JOIN_SPAN / n as u32;
+        for i in 0..n {
+            let joined = sim.add_node(&format!("n{i}"));
+            if i == 1 {
+                sim.connect(joined, 0);
+            } else if i >= 2 {
+                let a = rng.random_range(0..i);
+                let b = (a + rng.random_range(1..i)) % i;
+                sim.connect(joined, a);
+                sim.connect(joined, b);
+            }
+            sim.run_for(gap);
+            if wall.elapsed() > wall_limit {
+                println!("ROW	over	{}	{}", wall.elapsed().as_secs_f64(), peak_rss());
+                return;
+            }
+        }
+    } else {
+        sim.random_graph(n, 4);
+    }
     let mut over_wall = false;
     let result = sim.run_until_checked_every(
         "every node has a route to every other",
@@ -164,19 +195,42 @@ fn main() {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     // Bytes of RSS per route entry (N² entries), from the largest size run so far: the projection for the next.
     let mut per_entry: Option<f64> = None;
-    for n in sizes {
-        let mut flooding_bytes = None;
-        for design in ["flooding", "tree"] {
+    // The same tree design with the network built one join at a time (see `run_one`), after the others: its own
+    // projection, as it has no start-up burst.
+    let joining: Vec<usize> = std::env::var("HEARSAY_BENCH_JOINING")
+        .unwrap_or_else(|_| "2000 10000".into())
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let rows = sizes
+        .iter()
+        .flat_map(|&n| [(n, "flooding"), (n, "tree")])
+        .chain(joining.iter().map(|&n| (n, "joining")));
+    let mut flooding_bytes = None;
+    let mut last_design = "";
+    for (n, design) in rows {
+        if design == "joining" && last_design != "joining" {
+            per_entry = None;
+        }
+        last_design = design;
+        if design == "flooding" {
+            flooding_bytes = None;
+        }
+        {
             let target = match (n, design) {
-                (10_000, "tree") => "< 60 s, ≤ 8 GB, ≤ 10 KB/s",
-                (_, "tree") => "≤ 10 KB/s; newcomer ≤ 2 s",
+                (10_000, "tree" | "joining") => "< 60 s, ≤ 8 GB, ≤ 10 KB/s",
+                (_, "tree" | "joining") => "≤ 10 KB/s; newcomer ≤ 2 s",
                 _ => "",
+            };
+            let design_name = match design {
+                "joining" => "tree, joining over 5 min",
+                other => other,
             };
             if let Some(b) = per_entry {
                 let projected = b * (n * n) as f64;
                 if projected > rss_limit {
                     println!(
-                        "| {n} | {design} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | | {target} |",
+                        "| {n} | {design_name} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | | {target} |",
                         projected / 1e9,
                         b,
                         rss_limit / 1e9
@@ -191,7 +245,7 @@ fn main() {
             let text = String::from_utf8_lossy(&out.stdout);
             let Some(row) = text.lines().find(|l| l.starts_with("ROW\t")) else {
                 println!(
-                    "| {n} | {design} | crashed: {} | | | | | | | | | | | {target} |",
+                    "| {n} | {design_name} | crashed: {} | | | | | | | | | | | {target} |",
                     out.status
                 );
                 continue;
@@ -205,20 +259,21 @@ fn main() {
                     let sent = num(7);
                     let both = 2.0 * sent;
                     let ratio = match (design, flooding_bytes) {
+                        ("flooding", _) => "1×".into(),
                         ("tree", Some(fl)) => format!("{:.3}×", both / fl),
                         ("tree", None) => "no anchor (flooding did not finish)".into(),
-                        _ => "1×".into(),
+                        _ => "no anchor".into(),
                     };
                     if design == "flooding" {
                         flooding_bytes = Some(both);
                     }
-                    let verdict = if design == "tree" && both > BUDGET_BYTES {
+                    let verdict = if design != "flooding" && both > BUDGET_BYTES {
                         " (over budget)"
                     } else {
                         ""
                     };
                     println!(
-                        "| {n} | {design} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {} | {target} |",
+                        "| {n} | {design_name} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {} | {target} |",
                         num(2),
                         num(3),
                         num(4),
@@ -232,12 +287,12 @@ fn main() {
                     );
                 }
                 "over" => println!(
-                    "| {n} | {design} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | | {target} |",
+                    "| {n} | {design_name} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | | {target} |",
                     f[2].parse::<f64>().unwrap_or(0.0),
                     f[3].parse::<f64>().unwrap_or(0.0) / 1e9
                 ),
                 _ => println!(
-                    "| {n} | {design} | not converged: {} | | | | | | | | | | | {target} |",
+                    "| {n} | {design_name} | not converged: {} | | | | | | | | | | | {target} |",
                     f.get(2).unwrap_or(&"")
                 ),
             }

@@ -297,9 +297,12 @@ impl RouteTable {
     fn put(&mut self, id: OriginId, entry: RouteEntry) {
         let i = id.index();
         if i >= self.entries.len() {
-            // Every table of a process grows to about the numbering's size: take that at once, not twice as much.
-            let want = (i + 1).max(self.origins.capacity());
-            self.entries.reserve_exact(want - self.entries.len());
+            // Every table of a process grows to about the numbering's size: take that at once, and at least an
+            // eighth more when the numbering grows one origin at a time (a network joined one node at a time), so
+            // a table is reallocated a few dozen times, not once per origin, and never holds a quarter spare.
+            let len = self.entries.len();
+            let want = (i + 1).max(self.origins.capacity()).max(len + len / 8);
+            self.entries.reserve_exact(want - len);
             self.entries.resize_with(want, || None);
         }
         let old = self.entries[i].replace(entry);
