@@ -189,7 +189,7 @@ fn main() {
         "\n## Gossip upkeep and convergence (simulator, random graph of average degree 4; anchor: flooding, the previous design)\n"
     );
     println!(
-        "| N | design | converged (virtual) | wall: converge | wall: steady state | peak RSS | datagrams sent /node/s | bytes sent /node/s | bytes sent+received /node/s | vs flooding | newcomer routable everywhere | longest route | routes over the hop limit ({}) | target |",
+        "| N | design | converged (virtual; joining: after the last join) | wall: converge (joining: the joins too) | wall: steady state | peak RSS | datagrams sent /node/s | bytes sent /node/s | bytes sent+received /node/s | vs flooding | newcomer routable everywhere | longest route | routes over the hop limit ({}) | target |",
         hearsay_shared::gossip::DEFAULT_HOP_LIMIT
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
