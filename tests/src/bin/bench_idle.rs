@@ -1,7 +1,7 @@
 //! Idle upkeep of real nodes (run by `cargo xtask bench overlay`, release node through `HEARSAY_BIN`; needs root
 //! for iptables, and says so otherwise): 30 `hearsay` processes on loopback in a random graph of average degree
-//! about 4, left idle once every node knows every other; a minute later ([`WARM_UP`]) iptables counts the datagrams
-//! and bytes each gossip port sends and receives over [`IDLE`]. Beside it, the simulator's figure for 30 nodes (the `bench_gossip` example,
+//! about 4, left idle once every node knows every other; once the start's late traffic has settled (at most
+//! [`WARM_UP`]) iptables counts the datagrams and bytes each gossip port sends and receives over [`IDLE`]. Beside it, the simulator's figure for 30 nodes (the `bench_gossip` example,
 //! `HEARSAY_BENCH_GOSSIP`), which counts UDP payload only: the real row gives both IP bytes and payload (IP bytes
 //! less 28 bytes of IPv4 + UDP header per datagram).
 
@@ -13,8 +13,10 @@ use hearsay_tests::page_socket::PageSocket;
 
 const NODES: usize = 30;
 const IDLE: Duration = Duration::from_secs(120);
-/// Between "every node knows every other" and the measurement (the simulator's warm-up is the same).
+/// The longest wait between "every node knows every other" and the measurement (the simulator's warm-up).
 const WARM_UP: Duration = Duration::from_secs(60);
+/// Traffic is compared over windows this long while it settles.
+const SETTLE_WINDOW: Duration = Duration::from_secs(5);
 const CHAIN: &str = "HEARSAY_IDLE";
 
 fn iptables(args: &[&str]) -> anyhow::Result<String> {
@@ -49,6 +51,30 @@ fn counters() -> anyhow::Result<Vec<(u64, u64)>> {
         .collect())
 }
 
+/// Datagrams counted by the chain so far, all ports together.
+fn packets() -> anyhow::Result<u64> {
+    Ok(counters()?.iter().map(|(p, _)| p).sum())
+}
+
+/// Waits until two consecutive [`SETTLE_WINDOW`]s carry datagram counts within 20 % of each other, or [`WARM_UP`]
+/// passes; returns how long it waited.
+async fn settle() -> anyhow::Result<Duration> {
+    let start = std::time::Instant::now();
+    let mut last = packets()?;
+    let mut previous: Option<u64> = None;
+    while start.elapsed() < WARM_UP {
+        tokio::time::sleep(SETTLE_WINDOW).await;
+        let now = packets()?;
+        let window = now - last;
+        last = now;
+        if previous.is_some_and(|p| window.abs_diff(p) * 5 <= p.max(1)) {
+            break;
+        }
+        previous = Some(window);
+    }
+    Ok(start.elapsed())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     println!(
@@ -80,10 +106,6 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     drop(watchers);
-    // Measured a minute after the start, as the simulator's figure is (after its minute of warm-up): what the start
-    // sends late (a newcomer's flood is announced to the peers two seconds after it, and asked for where it was
-    // lost) is not idle upkeep.
-    tokio::time::sleep(WARM_UP).await;
 
     remove_chain();
     iptables(&["-N", CHAIN])?;
@@ -92,6 +114,11 @@ async fn main() -> anyhow::Result<()> {
         iptables(&["-A", CHAIN, "-p", "udp", "--sport", &port])?;
     }
     iptables(&["-I", "OUTPUT", "-j", CHAIN])?;
+    // What the start sends late (a newcomer's flood is announced to the peers two seconds after it, and asked for
+    // where it was lost) is not idle upkeep, as the simulator's figure is measured after its warm-up: the window
+    // opens once two settling windows in a row carry about the same traffic (at most WARM_UP).
+    let settled = settle().await?;
+    eprintln!("traffic settled after {settled:?}");
     let before = counters()?;
     // The measurement window itself, not a wait for something to happen: idle upkeep is bytes over a stretch of
     // real time, and real processes have no virtual clock (the simulator's figure beside it is virtual time).
