@@ -193,10 +193,10 @@ fn main() {
         hearsay_shared::gossip::DEFAULT_HOP_LIMIT
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    // Bytes of RSS per route entry (N² entries), from the largest size run so far: the projection for the next.
-    let mut per_entry: Option<f64> = None;
-    // The same tree design with the network built one join at a time (see `run_one`), after the others: its own
-    // projection, as it has no start-up burst.
+    // Bytes of RSS per route entry (N² entries), from the largest size run so far: the projection for the next. The
+    // joining rows (the network built one join at a time, see `run_one`; after the others) keep their own, as they
+    // have no start-up burst: [started at once, joining].
+    let mut per_entry: [Option<f64>; 2] = [None, None];
     let joining: Vec<usize> = std::env::var("HEARSAY_BENCH_JOINING")
         .unwrap_or_else(|_| "2000 10000".into())
         .split_whitespace()
@@ -207,95 +207,89 @@ fn main() {
         .flat_map(|&n| [(n, "flooding"), (n, "tree")])
         .chain(joining.iter().map(|&n| (n, "joining")));
     let mut flooding_bytes = None;
-    let mut last_design = "";
     for (n, design) in rows {
-        if design == "joining" && last_design != "joining" {
-            per_entry = None;
-        }
-        last_design = design;
+        let per_entry = &mut per_entry[usize::from(design == "joining")];
         if design == "flooding" {
             flooding_bytes = None;
         }
-        {
-            let target = match (n, design) {
-                (10_000, "tree" | "joining") => "< 60 s, ≤ 8 GB, ≤ 10 KB/s",
-                (_, "tree" | "joining") => "≤ 10 KB/s; newcomer ≤ 2 s",
-                _ => "",
-            };
-            let design_name = match design {
-                "joining" => "tree, joining over 5 min",
-                other => other,
-            };
-            if let Some(b) = per_entry {
-                let projected = b * (n * n) as f64;
-                if projected > rss_limit {
-                    println!(
-                        "| {n} | {design_name} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | | {target} |",
-                        projected / 1e9,
-                        b,
-                        rss_limit / 1e9
-                    );
-                    continue;
-                }
-            }
-            let out = Command::new(&me)
-                .args(["--one", &n.to_string(), design])
-                .output()
-                .expect("run one row");
-            let text = String::from_utf8_lossy(&out.stdout);
-            let Some(row) = text.lines().find(|l| l.starts_with("ROW\t")) else {
+        let target = match (n, design) {
+            (10_000, "tree" | "joining") => "< 60 s, ≤ 8 GB, ≤ 10 KB/s",
+            (_, "tree" | "joining") => "≤ 10 KB/s; newcomer ≤ 2 s",
+            _ => "",
+        };
+        let design_name = match design {
+            "joining" => "tree, joining over 5 min",
+            other => other,
+        };
+        if let Some(b) = *per_entry {
+            let projected = b * (n * n) as f64;
+            if projected > rss_limit {
                 println!(
-                    "| {n} | {design_name} | crashed: {} | | | | | | | | | | | {target} |",
-                    out.status
+                    "| {n} | {design_name} | not run: ~{:.0} GB projected ({:.0} B per route entry × N²) > {:.0} GB | | | | | | | | | | | {target} |",
+                    projected / 1e9,
+                    b,
+                    rss_limit / 1e9
                 );
                 continue;
-            };
-            let f: Vec<&str> = row.split('\t').collect();
-            match f[1] {
-                "ok" => {
-                    let num = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
-                    let rss = num(5);
-                    per_entry = Some(rss / (n * n) as f64);
-                    let sent = num(7);
-                    let both = 2.0 * sent;
-                    let ratio = match (design, flooding_bytes) {
-                        ("flooding", _) => "1×".into(),
-                        ("tree", Some(fl)) => format!("{:.3}×", both / fl),
-                        ("tree", None) => "no anchor (flooding did not finish)".into(),
-                        _ => "no anchor".into(),
-                    };
-                    if design == "flooding" {
-                        flooding_bytes = Some(both);
-                    }
-                    let verdict = if design != "flooding" && both > BUDGET_BYTES {
-                        " (over budget)"
-                    } else {
-                        ""
-                    };
-                    println!(
-                        "| {n} | {design_name} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {} | {target} |",
-                        num(2),
-                        num(3),
-                        num(4),
-                        rss / 1e9,
-                        num(6),
-                        sent,
-                        both,
-                        f[8],
-                        f[9],
-                        f[10],
-                    );
-                }
-                "over" => println!(
-                    "| {n} | {design_name} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | | {target} |",
-                    f[2].parse::<f64>().unwrap_or(0.0),
-                    f[3].parse::<f64>().unwrap_or(0.0) / 1e9
-                ),
-                _ => println!(
-                    "| {n} | {design_name} | not converged: {} | | | | | | | | | | | {target} |",
-                    f.get(2).unwrap_or(&"")
-                ),
             }
+        }
+        let out = Command::new(&me)
+            .args(["--one", &n.to_string(), design])
+            .output()
+            .expect("run one row");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(row) = text.lines().find(|l| l.starts_with("ROW\t")) else {
+            println!(
+                "| {n} | {design_name} | crashed: {} | | | | | | | | | | | {target} |",
+                out.status
+            );
+            continue;
+        };
+        let f: Vec<&str> = row.split('\t').collect();
+        match f[1] {
+            "ok" => {
+                let num = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
+                let rss = num(5);
+                *per_entry = Some(rss / (n * n) as f64);
+                let sent = num(7);
+                let both = 2.0 * sent;
+                let ratio = match (design, flooding_bytes) {
+                    ("flooding", _) => "1×".into(),
+                    ("tree", Some(fl)) => format!("{:.3}×", both / fl),
+                    ("tree", None) => "no anchor (flooding did not finish)".into(),
+                    _ => "no anchor".into(),
+                };
+                if design == "flooding" {
+                    flooding_bytes = Some(both);
+                }
+                let verdict = if design != "flooding" && both > BUDGET_BYTES {
+                    " (over budget)"
+                } else {
+                    ""
+                };
+                println!(
+                    "| {n} | {design_name} | {:.2} s | {:.1} s | {:.1} s | {:.2} GB | {:.1} | {:.0} | {:.0}{verdict} | {ratio} | {} | {} | {} | {target} |",
+                    num(2),
+                    num(3),
+                    num(4),
+                    rss / 1e9,
+                    num(6),
+                    sent,
+                    both,
+                    f[8],
+                    f[9],
+                    f[10],
+                );
+            }
+            "over" => println!(
+                "| {n} | {design_name} | not finished: over the wall-time limit ({:.0} s) | | | {:.2} GB | | | | | | | | {target} |",
+                f[2].parse::<f64>().unwrap_or(0.0),
+                f[3].parse::<f64>().unwrap_or(0.0) / 1e9
+            ),
+            _ => println!(
+                "| {n} | {design_name} | not converged: {} | | | | | | | | | | | {target} |",
+                f.get(2).unwrap_or(&"")
+            ),
         }
     }
 }
