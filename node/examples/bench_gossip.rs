@@ -103,6 +103,12 @@ fn run_one(n: usize, design: &str) {
         },
     );
     let converge_wall = wall.elapsed();
+    // What the start cost, by kind (seen when a row is run by hand).
+    for (kind, (datagrams, bytes)) in Traffic::KINDS.iter().zip(sim.traffic.by_kind) {
+        eprintln!(
+            "{kind:>10}: {datagrams:9} datagrams, {bytes:11} bytes sent to converge (all nodes)"
+        );
+    }
     let took = match result {
         Ok(took) if !over_wall => took,
         Ok(_) => {

@@ -11,6 +11,7 @@
 //!
 //! Packets:
 //! - [`Packet::Rumors`]: signed route announcements ([`SignedRoute`]), each with the sender's hop count.
+//! - [`Packet::Flood`]: the same, for users who just joined, flooded to every peer and not acknowledged.
 //! - [`Packet::Status`]: (origin prefix, highest sequence number) pairs, either for an explicit list of origins (an
 //!   acknowledgement of rumors) or for a whole range of key prefixes (one page of anti-entropy); at most
 //!   [`MAX_STATUS_ENTRIES`] entries, so 10 000 origins take many pages, never a giant datagram.
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// The first byte of every datagram. Bumped on any incompatible change.
-pub const WIRE_VERSION: u8 = 3;
+pub const WIRE_VERSION: u8 = 4;
 /// Nothing larger goes on the wire: it fits every path MTU worth caring about without IP fragmentation.
 pub const MAX_DATAGRAM_BYTES: usize = 1200;
 /// Longest display name, in characters.
@@ -316,6 +317,10 @@ pub enum Packet {
     /// "Push new rumors to me again, and send me what this status lacks": a lazily announced rumor did not arrive
     /// by its tree, so this link joins the tree (Plumtree's GRAFT). Handled as a [`Packet::Status`] otherwise.
     Graft(Status),
+    /// Rumors of origins that just joined, flooded to every peer: a node gets a copy from each of its peers, so the
+    /// sender does not push a lost one again and the receiver does not acknowledge them (a lazy announcement after
+    /// them covers a peer that lost every copy). Otherwise handled as [`Packet::Rumors`].
+    Flood(Vec<Rumor>),
 }
 
 /// Why bytes are not a valid datagram, or a packet cannot be sent.
@@ -340,7 +345,7 @@ impl Packet {
     /// its peers would refuse.
     pub fn check_bounds(&self) -> Result<(), WireError> {
         match self {
-            Packet::Rumors(rumors) => {
+            Packet::Rumors(rumors) | Packet::Flood(rumors) => {
                 if rumors.is_empty() || rumors.len() > MAX_RUMORS_PER_DATAGRAM {
                     return Err(WireError::OutOfBounds("rumor count"));
                 }

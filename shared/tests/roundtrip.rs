@@ -154,6 +154,7 @@ fn packet(scale: usize) -> impl Strategy<Value = Packet> {
         any::<[u8; 16]>().prop_map(|c| Packet::Response(Cookie(c))),
         Just(Packet::Prune),
         status(scale).prop_map(Packet::Graft),
+        vec(rumor(scale), min_rumors..=MAX_RUMORS_PER_DATAGRAM * scale).prop_map(Packet::Flood),
     ]
 }
 
@@ -170,7 +171,7 @@ proptest! {
             }
             // Several large rumors can outgrow one datagram: the sender packs fewer.
             Err(err) => {
-                prop_assert!(matches!(p, Packet::Rumors(_)), "{:?}", err);
+                prop_assert!(matches!(p, Packet::Rumors(_) | Packet::Flood(_)), "{:?}", err);
                 prop_assert_eq!(err, WireError::TooLarge(len));
                 prop_assert!(len > MAX_DATAGRAM_BYTES);
             }

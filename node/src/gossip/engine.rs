@@ -26,8 +26,9 @@
 //!   status acknowledges it; the peers off the tree get an announcement (its origin and sequence number in a status)
 //!   after [`Timing::lazy_delay`], and ask for it ([`Packet::Graft`]) if the tree did not bring it; a peer that sends
 //!   a rumor we already had by a shorter way is pruned off the tree ([`Packet::Prune`]);
-//! - the first rumor of an origin nobody here knew (a user who just joined) is flooded to every peer, not retried,
-//!   and announced after the lazy delay like the rest, so a peer that lost every copy asks for it;
+//! - the first rumor of an origin nobody here knew (a user who just joined) is flooded to every peer
+//!   ([`Packet::Flood`]), neither retried nor acknowledged, and announced after the lazy delay like the rest, so a
+//!   peer that lost every copy asks for it; a peer whose copy arrived before ours left gets neither;
 //! - anti-entropy sends a page of the status to a random peer every period, and a full sync to a new peer.
 //!
 //! It keeps the next-hop table ([`super::routes`]), the peers ([`super::peers`]), private messages in flight
@@ -678,6 +679,7 @@ impl Gossip {
             Packet::Challenge(cookie) => self.on_challenge(now, from, cookie),
             Packet::Response(cookie) => self.on_response(now, from, cookie),
             Packet::Rumors(_)
+            | Packet::Flood(_)
             | Packet::Status(_)
             | Packet::Private(_)
             | Packet::Prune
@@ -692,7 +694,8 @@ impl Gossip {
                             self.greet(now, from);
                         }
                         match packet {
-                            Packet::Rumors(rumors) => self.on_rumors(now, from, rumors),
+                            Packet::Rumors(rumors) => self.on_rumors(now, from, rumors, false),
+                            Packet::Flood(rumors) => self.on_rumors(now, from, rumors, true),
                             Packet::Status(status) => self.on_status(now, from, status, false),
                             Packet::Graft(status) => self.on_status(now, from, status, true),
                             Packet::Prune => {
@@ -774,7 +777,7 @@ impl Gossip {
     /// tick after this first one), so it learns everything we know and, where it knows more, we learn it.
     fn greet(&mut self, now: Instant, addr: SocketAddr) {
         let own = self.own_rumor();
-        self.send_rumors(now, addr, vec![own]);
+        self.send_rumors(now, addr, vec![own], false);
         let (status, next) = self.routes.status_page(KeyPrefix::MIN, now);
         self.peers.set_sync(&addr, next);
         self.send_packet(now, addr, &Packet::Status(status));
@@ -922,7 +925,7 @@ impl Gossip {
         // carries it further.
         let own = self.own_rumor();
         for peer in self.peers.gossip_candidates() {
-            self.send_rumors(now, peer, vec![own.clone()]);
+            self.send_rumors(now, peer, vec![own.clone()], false);
         }
         self.own_seq += 1;
     }
@@ -992,7 +995,9 @@ impl Gossip {
         }
     }
 
-    fn on_rumors(&mut self, now: Instant, from: SocketAddr, rumors: Vec<Rumor>) {
+    /// Rumors from a peer; `flooded` when they came as a [`Packet::Flood`] (not acknowledged: the sender does not wait
+    /// for it).
+    fn on_rumors(&mut self, now: Instant, from: SocketAddr, rumors: Vec<Rumor>, flooded: bool) {
         let mut fresh = Vec::new();
         let mut restored = Vec::new();
         // Origins we had never heard of: flooded to every peer rather than pushed along the tree, so a user who
@@ -1008,6 +1013,9 @@ impl Gossip {
         let mut listed = Vec::with_capacity(rumors.len());
         let check = &self.check;
         let mut corrections = Vec::new();
+        // Rumors the sender holds as we do (its copy is ours): pushing them back, or announcing them when our path is
+        // no shorter than its own, would tell it nothing.
+        let mut sender_holds = Vec::new();
         for rumor in &rumors {
             let origin = rumor.signed.route.origin;
             listed.push(origin.prefix());
@@ -1046,6 +1054,11 @@ impl Gossip {
                 if verdict == Offer::Duplicate && next_hop == Some(from) {
                     repeated = true;
                 }
+            }
+            if matches!(verdict, Offer::Duplicate | Offer::Rerouted) {
+                let ours = self.routes.get(&origin).and_then(|e| e.hops());
+                let shorter_here = ours.is_some_and(|hops| u16::from(hops) + 1 < rumor.hops.into());
+                sender_holds.push((origin, shorter_here));
             }
             match verdict {
                 Offer::Newer if held.is_none() => newcomers.push(origin),
@@ -1086,16 +1099,18 @@ impl Gossip {
             }
         }
         if !corrections.is_empty() {
-            self.send_rumors(now, from, corrections);
+            self.send_rumors(now, from, corrections, false);
         }
+        self.sender_holds(from, &sender_holds);
         let news = !fresh.is_empty() || !newcomers.is_empty();
         let prune =
             !news && redundant && self.config.lazy_push && self.peers.set_eager(&from, false);
         // Acknowledge news with our status for exactly these origins: a sender pushing many (a newcomer's first
         // sync) paces itself on these. A duplicate is acknowledged too unless it prunes the link (a Prune ends the
         // sender's retries): unanswered, a push was repeated up to MAX_PUSHES times. (Flooding acknowledged every
-        // batch.)
-        if news || repeated || (duplicate && !prune) || !self.config.lazy_push {
+        // batch.) A flood is not: nobody waits for it, and acknowledging each copy of a newcomer's flood doubled the
+        // datagrams every join cost the network.
+        if !flooded && (news || repeated || (duplicate && !prune) || !self.config.lazy_push) {
             let ack = self.routes.status_listed(&listed, now);
             self.send_packet(now, from, &Packet::Status(ack));
         }
@@ -1111,6 +1126,32 @@ impl Gossip {
         if self.config.lazy_push {
             // Peers that lost the route when we did get it back from us: an announcement is enough (they ask).
             self.announce_to_all_but(now, from, &restored);
+        }
+    }
+
+    /// `from` showed it holds these origins' rumors as we do (with `true` where our path to the origin is shorter than
+    /// its own): what waits for it of them need not go. During a newcomer's flood a peer's copy often arrives before
+    /// ours has left for it; the copy going back, and its announcement two seconds later, were a third of a join's
+    /// datagrams.
+    fn sender_holds(&mut self, from: SocketAddr, held: &[(PublicKey, bool)]) {
+        if held.is_empty() {
+            return;
+        }
+        if let Some(pushes) = self.pending.get_mut(&from) {
+            pushes.retain(|push| !held.iter().any(|(origin, _)| *origin == push.origin));
+            if pushes.is_empty() {
+                self.pending.remove(&from);
+            }
+        }
+        if let Some(prefixes) = self.lazy_pending.get_mut(&from) {
+            prefixes.retain(|prefix| {
+                !held
+                    .iter()
+                    .any(|(origin, shorter_here)| !shorter_here && origin.prefix() == *prefix)
+            });
+        }
+        for (origin, _) in held {
+            self.unacked.remove(&(from, origin.prefix()));
         }
     }
 
@@ -1142,7 +1183,7 @@ impl Gossip {
         if !cmp.to_send.is_empty() {
             let mut rumors = cmp.to_send;
             rumors.truncate(MAX_RUMORS_PER_STATUS);
-            self.send_rumors(now, from, rumors);
+            self.send_rumors(now, from, rumors, false);
         }
         if cmp.behind.is_empty() {
             return;
@@ -1367,7 +1408,22 @@ impl Gossip {
                 }
             }
         }
-        self.send_rumors(now, target, rumors.into_iter().map(|(r, _)| r).collect());
+        // What nobody waits for goes as a flood (not acknowledged); the previous design acknowledged everything.
+        let (acked, flooded): (Vec<_>, Vec<_>) = rumors
+            .into_iter()
+            .partition(|(_, acked)| *acked || !self.config.lazy_push);
+        self.send_rumors(
+            now,
+            target,
+            acked.into_iter().map(|(r, _)| r).collect(),
+            false,
+        );
+        self.send_rumors(
+            now,
+            target,
+            flooded.into_iter().map(|(r, _)| r).collect(),
+            true,
+        );
     }
 
     /// Announces these origins to every peer but `from` (the one we learned them from).
@@ -1657,8 +1713,9 @@ impl Gossip {
         }
     }
 
-    /// Sends rumors packed into as few datagrams as the limits allow.
-    fn send_rumors(&mut self, now: Instant, to: SocketAddr, rumors: Vec<Rumor>) {
+    /// Sends rumors packed into as few datagrams as the limits allow, as a [`Packet::Flood`] when `flood`.
+    fn send_rumors(&mut self, now: Instant, to: SocketAddr, rumors: Vec<Rumor>, flood: bool) {
+        let packet = if flood { Packet::Flood } else { Packet::Rumors };
         // A one-rumor packet costs 3 bytes of framing (version, variant, count) around the rumor itself.
         const FRAMING: usize = 3;
         let mut batch: Vec<Rumor> = Vec::new();
@@ -1668,14 +1725,14 @@ impl Gossip {
             if !batch.is_empty()
                 && (batch.len() == MAX_RUMORS_PER_DATAGRAM || size + len > MAX_DATAGRAM_BYTES)
             {
-                self.send_packet(now, to, &Packet::Rumors(std::mem::take(&mut batch)));
+                self.send_packet(now, to, &packet(std::mem::take(&mut batch)));
                 size = FRAMING;
             }
             size += len;
             batch.push(rumor);
         }
         if !batch.is_empty() {
-            self.send_packet(now, to, &Packet::Rumors(batch));
+            self.send_packet(now, to, &packet(batch));
         }
     }
 

@@ -182,12 +182,12 @@ pub struct Traffic {
     pub bytes: u64,
     pub lost: u64,
     /// (datagrams, bytes) by kind of packet, in the order of [`Traffic::KINDS`].
-    pub by_kind: [(u64, u64); 7],
+    pub by_kind: [(u64, u64); 8],
 }
 
 impl Traffic {
     /// The packet kinds of [`Traffic::by_kind`] (the wire's variant order).
-    pub const KINDS: [&'static str; 7] = [
+    pub const KINDS: [&'static str; 8] = [
         "rumors",
         "status",
         "private",
@@ -195,6 +195,7 @@ impl Traffic {
         "response",
         "prune",
         "graft",
+        "flood",
     ];
 
     /// What happened between `before` and now (`self`).
