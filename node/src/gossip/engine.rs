@@ -1101,7 +1101,9 @@ impl Gossip {
         if !corrections.is_empty() {
             self.send_rumors(now, from, corrections, false);
         }
-        self.sender_holds(from, &sender_holds);
+        if self.config.lazy_push {
+            self.sender_holds(from, &sender_holds);
+        }
         let news = !fresh.is_empty() || !newcomers.is_empty();
         let prune =
             !news && redundant && self.config.lazy_push && self.peers.set_eager(&from, false);
@@ -1130,7 +1132,8 @@ impl Gossip {
     }
 
     /// `from` showed it holds these origins' rumors as we do (with `true` where our path to the origin is shorter than
-    /// its own): what waits for it of them need not go. During a newcomer's flood a peer's copy often arrives before
+    /// its own): what waits for it of them need not go. (Not in the previous design, flooding, kept as it was to
+    /// measure against.) During a newcomer's flood a peer's copy often arrives before
     /// ours has left for it; the copy going back, and its announcement two seconds later, were a third of a join's
     /// datagrams.
     fn sender_holds(&mut self, from: SocketAddr, held: &[(PublicKey, bool)]) {
