@@ -1,6 +1,6 @@
 //! What a newcomer's flood costs one node: copies of it are not acknowledged (nobody waits for them), and what a peer
 //! has just sent us is neither pushed back to it nor announced to it. A rumor pushed along the tree still is
-//! acknowledged. Driven on one engine directly, with two peers that are plain addresses.
+//! acknowledged, once for all that peer pushed within the acknowledgement delay. Driven on one engine directly, with two peers that are plain addresses.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,7 +41,12 @@ fn node(start: Instant) -> Gossip {
 
 /// The first announcement of a user nobody knew, as a peer one hop from it passes it on.
 fn newcomer_rumor() -> Rumor {
-    let id = Identity::from_seed([9; 32]);
+    rumor_of(9)
+}
+
+/// The first announcement of the user whose key is made from `seed`, one hop away.
+fn rumor_of(seed: u8) -> Rumor {
+    let id = Identity::from_seed([seed; 32]);
     let route = RouteAnnouncement {
         origin: id.public(),
         seq: 1,
@@ -136,7 +141,8 @@ fn a_rumor_pushed_along_the_tree_is_acknowledged() {
         addr(X),
         &datagram(Packet::Rumors(vec![newcomer_rumor()])),
     );
-    let sent = drain(&mut y);
+    let mut sent = drain(&mut y);
+    sent.extend(run(&mut y, t0, t0 + Duration::from_millis(500)));
     assert!(
         about_newcomer(&sent, X)
             .iter()
@@ -169,4 +175,50 @@ fn what_a_peer_sent_us_goes_back_to_it_neither_whole_nor_announced() {
         );
     }
     assert!(y.next_hop(&newcomer_rumor().signed.route.origin).is_some());
+}
+
+#[test]
+fn rumors_pushed_close_together_get_one_acknowledgement() {
+    let t0 = Instant::now();
+    let mut y = node(t0);
+    let (a, b) = (rumor_of(9), rumor_of(10));
+    y.handle_datagram(t0, addr(X), &datagram(Packet::Rumors(vec![a.clone()])));
+    let mut sent = drain(&mut y);
+    sent.extend(run(&mut y, t0, t0 + Duration::from_millis(50)));
+    y.handle_datagram(
+        t0 + Duration::from_millis(50),
+        addr(X),
+        &datagram(Packet::Rumors(vec![b.clone()])),
+    );
+    sent.extend(drain(&mut y));
+    sent.extend(run(
+        &mut y,
+        t0 + Duration::from_millis(50),
+        t0 + Duration::from_millis(500),
+    ));
+    let acks: Vec<Vec<_>> = sent
+        .iter()
+        .filter_map(|(to, p)| match p {
+            Packet::Status(s)
+                if *to == addr(X) && s.scope == StatusScope::Listed && !s.entries.is_empty() =>
+            {
+                Some(s.entries.iter().map(|e| e.origin).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    let both = vec![
+        a.signed.route.origin.prefix(),
+        b.signed.route.origin.prefix(),
+    ];
+    assert_eq!(
+        acks.len(),
+        1,
+        "one acknowledgement for both pushes, got {acks:?}"
+    );
+    let mut acked = acks[0].clone();
+    acked.sort();
+    let mut both = both;
+    both.sort();
+    assert_eq!(acked, both);
 }
