@@ -1,24 +1,26 @@
 //! What a newcomer's flood costs one node: copies of it are not acknowledged (nobody waits for them), and what a peer
 //! has just sent us is neither pushed back to it nor announced to it. A rumor pushed along the tree still is
-//! acknowledged, once for all that peer pushed within the acknowledgement delay. Driven on one engine directly, with two peers that are plain addresses.
+//! acknowledged, once for all that peer pushed within the acknowledgement delay. Driven on one engine directly, with
+//! peers that are plain addresses.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hearsay_node::gossip::{Command, Config, Ed25519Check, Gossip, Identity, Output};
+use hearsay_node::gossip::{Command, Config, Ed25519Check, Gossip, Identity, Output, Timing};
 use hearsay_shared::gossip::{
     self, Packet, RouteAnnouncement, Rumor, SignedRoute, Status, StatusScope,
 };
 
 const X: &str = "127.0.0.2:5000";
 const Z: &str = "127.0.0.3:5000";
+const W: &str = "127.0.0.4:5000";
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-/// A node with peers X and Z, both heard from (live), past its greetings.
+/// A node with peers X, Z and W, all heard from (live), past its greetings.
 fn node(start: Instant) -> Gossip {
     let mut g = Gossip::new(
         start,
@@ -30,7 +32,7 @@ fn node(start: Instant) -> Gossip {
         scope: StatusScope::Listed,
         entries: vec![],
     }));
-    for peer in [X, Z] {
+    for peer in [X, Z, W] {
         g.handle_command(start, Command::AddPeer(addr(peer)))
             .unwrap();
         g.handle_datagram(start, addr(peer), &keepalive);
@@ -162,11 +164,8 @@ fn what_a_peer_sent_us_goes_back_to_it_neither_whole_nor_announced() {
     y.handle_datagram(t0 + Duration::from_millis(1), addr(Z), &flood);
     sent.extend(drain(&mut y));
     // Past the lazy delay, when the announcements of the flood go out.
-    sent.extend(run(
-        &mut y,
-        t0 + Duration::from_millis(1),
-        t0 + Duration::from_secs(5),
-    ));
+    let past_lazy_delay = t0 + Timing::default().lazy_delay + Duration::from_secs(1);
+    sent.extend(run(&mut y, t0 + Duration::from_millis(1), past_lazy_delay));
     for peer in [X, Z] {
         assert!(
             about_newcomer(&sent, peer).is_empty(),
@@ -174,6 +173,12 @@ fn what_a_peer_sent_us_goes_back_to_it_neither_whole_nor_announced() {
             about_newcomer(&sent, peer)
         );
     }
+    // W sent nothing: it gets the flood and, after the lazy delay, its announcement.
+    let to_w = about_newcomer(&sent, W);
+    assert!(
+        matches!(to_w.as_slice(), [Packet::Flood(_), Packet::Status(_)]),
+        "W should get the flood and its announcement, got {to_w:?}"
+    );
     assert!(y.next_hop(&newcomer_rumor().signed.route.origin).is_some());
 }
 

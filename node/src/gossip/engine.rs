@@ -101,7 +101,9 @@ pub struct Timing {
     /// REQ-5 asks for 2 minutes; many give less); this must stay well below that, and below `peer_silence`.
     pub keepalive: Duration,
     /// A new rumor is announced to the peers off the broadcast tree this long after it arrived, so that its copy
-    /// along the tree normally arrives first and the announcement costs nothing but a few bytes.
+    /// along the tree normally arrives first and the announcement costs nothing but a few bytes. Refreshes wait up
+    /// to [`Config::tree_batch_delay`] at each hop of a tree whose branches run ~20 hops, so a shorter delay lets the
+    /// announcement overtake the tree's copy: the peer grafts the link, and prunes another on the next duplicate.
     pub lazy_delay: Duration,
     pub retry: RetryPolicy,
     pub reassembly_timeout: Duration,
@@ -123,7 +125,7 @@ impl Default for Timing {
             forget_routes_after: Duration::from_secs(600),
             peer_silence: Duration::from_secs(15),
             keepalive: Duration::from_secs(3),
-            lazy_delay: Duration::from_secs(2),
+            lazy_delay: Duration::from_secs(5),
             // Signaling is interactive: retry soon (a 10-hop round trip is well under 500 ms) and often. Routes live
             // 15 minutes, so trying is how a dead node is found out: with nothing acknowledged after 8 s its user is
             // shown unreachable, while the retries go on to the deadline (lossy paths take a while).
@@ -235,8 +237,13 @@ pub struct Config {
     /// [`COPY_WINDOW`]). End-to-end retries alone lose too much over several lossy hops: at 20 % loss per link a
     /// 6-hop round trip succeeds 7 % of the time; with 2 copies per hop, 60 %.
     pub private_copies: u8,
-    /// Rumors for the same peer wait this long to share datagrams (up to 8 per datagram instead of one each).
+    /// A newcomer's flood waits this long for others going the same way, to share datagrams (up to 8 rumors per
+    /// datagram instead of one each); short, as a user who joins should be reachable everywhere within 2 s.
     pub batch_delay: Duration,
+    /// Refreshes pushed along the broadcast tree wait up to this long, to share datagrams: nothing waits for them
+    /// (a route lives minutes longer than its refresh period), and at 10 000 users a node passes on ~20 a second,
+    /// which went out in ~9 datagrams.
+    pub tree_batch_delay: Duration,
     pub timing: Timing,
     pub max_peers: usize,
     pub max_origins: usize,
@@ -265,6 +272,7 @@ impl Config {
             hop_limit: DEFAULT_HOP_LIMIT,
             lazy_push: true,
             batch_delay: Duration::from_millis(20),
+            tree_batch_delay: Duration::from_millis(250),
             private_copies: 2,
             timing,
             max_peers: 64,
@@ -1356,8 +1364,14 @@ impl Gossip {
         }
         let prefixes: Vec<KeyPrefix> = origins.iter().map(PublicKey::prefix).collect();
         self.announce_to(now, lazy, &prefixes);
-        if self.flush_at.is_none() && !self.pending.is_empty() {
-            self.flush_at = Some(now + self.config.batch_delay);
+        if !self.pending.is_empty() {
+            let delay = if flood || !self.config.lazy_push {
+                self.config.batch_delay
+            } else {
+                self.config.tree_batch_delay
+            };
+            let at = now + delay;
+            self.flush_at = Some(self.flush_at.map_or(at, |t| t.min(at)));
         }
         if self.config.batch_delay.is_zero() {
             self.flush_pending(now);
