@@ -1063,9 +1063,13 @@ impl Gossip {
             let verdict = self
                 .routes
                 .offer(now, rumor, from, |s| check.admit_route(s));
+            // What we hold now, where the sender's copy changed nothing or only the path.
+            let entry = match verdict {
+                Offer::Duplicate | Offer::Old | Offer::Rerouted => self.routes.get(&origin),
+                _ => None,
+            };
             if matches!(verdict, Offer::Duplicate | Offer::Old) {
                 duplicate = true;
-                let entry = self.routes.get(&origin);
                 let path = entry.and_then(|e| self.routes.path_of(e));
                 let next_hop = path.and_then(|p| p.next_hop());
                 if rumor.hops > 0
@@ -1080,7 +1084,7 @@ impl Gossip {
                 }
             }
             if matches!(verdict, Offer::Duplicate | Offer::Rerouted) {
-                let ours = self.routes.get(&origin).and_then(|e| e.hops());
+                let ours = entry.and_then(|e| e.hops());
                 let shorter_here = ours.is_some_and(|hops| u16::from(hops) + 1 < rumor.hops.into());
                 sender_holds.push((origin, shorter_here));
             }
