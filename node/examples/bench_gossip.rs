@@ -12,7 +12,8 @@
 //! the steady state that follows (5 minutes of virtual time for the tree, after a minute of warm-up; 20 s for flooding, whose 10 s cycle is
 //! stationary after two periods and whose 5 minutes would take far longer to simulate), the process's peak RSS,
 //! the steady-state traffic per node (sent, and sent + received: every datagram is sent by one node and received by
-//! another), and for the tree how long a node joining then takes to be routable from every node (virtual time).
+//! another), and for the tree how long a node joining then takes to be routable from every node (virtual time). What
+//! converging and the steady state cost, by kind of packet, goes to stderr (seen when a row is run by hand).
 //!
 //! Arguments: the sizes (default `1000 2000 5000 10000`). A size whose memory, projected from the largest size run
 //! before it, would pass `HEARSAY_BENCH_RSS_LIMIT_GB` (default 8) is reported as not run, with the projection;
