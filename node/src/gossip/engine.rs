@@ -1413,12 +1413,20 @@ impl Gossip {
     /// Sends every acknowledgement waiting: one status per peer for all it pushed meanwhile.
     fn flush_acks(&mut self, now: Instant) {
         self.acks_at = None;
-        for (target, mut prefixes) in std::mem::take(&mut self.acks) {
-            prefixes.sort();
-            prefixes.dedup();
-            for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
-                let ack = self.routes.status_listed(chunk, now);
-                self.send_packet(now, target, &Packet::Status(ack));
+        for (target, prefixes) in std::mem::take(&mut self.acks) {
+            self.send_listed(now, target, prefixes);
+        }
+    }
+
+    /// Sends `to` our status for these origins (repeats dropped), in as many datagrams as that takes; origins we do
+    /// not hold (any more) are left out, and nothing is sent if none is left.
+    fn send_listed(&mut self, now: Instant, to: SocketAddr, mut prefixes: Vec<KeyPrefix>) {
+        prefixes.sort();
+        prefixes.dedup();
+        for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
+            let status = self.routes.status_listed(chunk, now);
+            if !status.entries.is_empty() {
+                self.send_packet(now, to, &Packet::Status(status));
             }
         }
     }
@@ -1505,15 +1513,8 @@ impl Gossip {
     /// [`Packet::Graft`].
     fn flush_lazy(&mut self, now: Instant) {
         self.lazy_flush_at = None;
-        for (target, mut prefixes) in std::mem::take(&mut self.lazy_pending) {
-            prefixes.sort();
-            prefixes.dedup();
-            for chunk in prefixes.chunks(MAX_STATUS_ENTRIES) {
-                let status = self.routes.status_listed(chunk, now);
-                if !status.entries.is_empty() {
-                    self.send_packet(now, target, &Packet::Status(status));
-                }
-            }
+        for (target, prefixes) in std::mem::take(&mut self.lazy_pending) {
+            self.send_listed(now, target, prefixes);
         }
     }
 
