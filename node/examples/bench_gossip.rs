@@ -56,6 +56,18 @@ fn peak_rss() -> u64 {
 }
 
 /// One row, run in this process: prints a tab-separated record for the parent.
+/// Where the datagrams and bytes go, by kind of packet, to stderr (seen when a row is run by hand:
+/// `bench_gossip --one N tree`); `scale` turns a count into what `unit` says.
+fn print_kinds(traffic: &Traffic, unit: &str, scale: impl Fn(u64) -> f64) {
+    for (kind, (datagrams, bytes)) in Traffic::KINDS.iter().zip(traffic.by_kind) {
+        eprintln!(
+            "{kind:>10}: {:12.2} datagrams, {:14.1} bytes {unit}",
+            scale(datagrams),
+            scale(bytes)
+        );
+    }
+}
+
 fn run_one(n: usize, design: &str) {
     let wall_limit = Duration::from_secs_f64(env_f64("HEARSAY_BENCH_WALL_LIMIT_S", 60.0));
     let link = LinkModel::default();
@@ -104,12 +116,7 @@ fn run_one(n: usize, design: &str) {
         },
     );
     let converge_wall = wall.elapsed();
-    // What the start cost, by kind (seen when a row is run by hand).
-    for (kind, (datagrams, bytes)) in Traffic::KINDS.iter().zip(sim.traffic.by_kind) {
-        eprintln!(
-            "{kind:>10}: {datagrams:9} datagrams, {bytes:11} bytes sent to converge (all nodes)"
-        );
-    }
+    print_kinds(&sim.traffic, "sent to converge (all nodes)", |x| x as f64);
     let took = match result {
         Ok(took) if !over_wall => took,
         Ok(_) => {
@@ -134,14 +141,7 @@ fn run_one(n: usize, design: &str) {
     let steady_wall = steady_wall.elapsed();
     let d = sim.traffic.since(&before);
     let per = |x: u64| x as f64 / n as f64 / steady.as_secs_f64();
-    // Where the bytes go (seen when a row is run by hand: `bench_gossip --one N tree`).
-    for (kind, (datagrams, bytes)) in Traffic::KINDS.iter().zip(d.by_kind) {
-        eprintln!(
-            "{kind:>10}: {:6.2} datagrams, {:7.1} bytes sent /node/s",
-            per(datagrams),
-            per(bytes)
-        );
-    }
+    print_kinds(&d, "sent /node/s", per);
     let newcomer = if tree {
         let joined = sim.add_node("newcomer");
         for k in 0..4 {

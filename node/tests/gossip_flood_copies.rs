@@ -111,17 +111,19 @@ fn datagram(packet: Packet) -> Vec<u8> {
     gossip::encode(&packet).unwrap()
 }
 
-#[test]
-fn a_flood_is_passed_on_as_a_flood_and_not_acknowledged() {
+/// What a fresh node sends in the half second after `packet` arrives from X.
+fn half_a_second_after(packet: Packet) -> Vec<(SocketAddr, Packet)> {
     let t0 = Instant::now();
     let mut y = node(t0);
-    y.handle_datagram(
-        t0,
-        addr(X),
-        &datagram(Packet::Flood(vec![newcomer_rumor()])),
-    );
+    y.handle_datagram(t0, addr(X), &datagram(packet));
     let mut sent = drain(&mut y);
     sent.extend(run(&mut y, t0, t0 + Duration::from_millis(500)));
+    sent
+}
+
+#[test]
+fn a_flood_is_passed_on_as_a_flood_and_not_acknowledged() {
+    let sent = half_a_second_after(Packet::Flood(vec![newcomer_rumor()]));
     assert!(
         about_newcomer(&sent, X).is_empty(),
         "answered the flood: {:?}",
@@ -136,15 +138,7 @@ fn a_flood_is_passed_on_as_a_flood_and_not_acknowledged() {
 
 #[test]
 fn a_rumor_pushed_along_the_tree_is_acknowledged() {
-    let t0 = Instant::now();
-    let mut y = node(t0);
-    y.handle_datagram(
-        t0,
-        addr(X),
-        &datagram(Packet::Rumors(vec![newcomer_rumor()])),
-    );
-    let mut sent = drain(&mut y);
-    sent.extend(run(&mut y, t0, t0 + Duration::from_millis(500)));
+    let sent = half_a_second_after(Packet::Rumors(vec![newcomer_rumor()]));
     assert!(
         about_newcomer(&sent, X)
             .iter()

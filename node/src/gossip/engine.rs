@@ -461,6 +461,31 @@ const MAX_WANTED: usize = 4_096;
 /// Most peers remembered as having announced one rumor.
 const MAX_ANNOUNCERS: usize = 4;
 
+/// Statuses waiting to go, per peer: the origins each will list, all sent when the first one added falls due.
+#[derive(Debug, Default)]
+struct ListedBatch {
+    by_peer: std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>>,
+    due: Option<Instant>,
+}
+
+impl ListedBatch {
+    fn add(
+        &mut self,
+        peer: SocketAddr,
+        prefixes: impl IntoIterator<Item = KeyPrefix>,
+        due: Instant,
+    ) {
+        self.by_peer.entry(peer).or_default().extend(prefixes);
+        self.due.get_or_insert(due);
+    }
+
+    /// Everything waiting, to be sent now.
+    fn take(&mut self) -> std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>> {
+        self.due = None;
+        std::mem::take(&mut self.by_peer)
+    }
+}
+
 /// A rumor waiting in a peer's batch (see `Gossip::forward`).
 #[derive(Clone, Copy, Debug)]
 struct Push {
@@ -502,11 +527,9 @@ pub struct Gossip {
     /// Rumors waiting for their batch to leave, per peer on the tree (the newest announcement is taken at flush).
     pending: std::collections::BTreeMap<SocketAddr, Vec<Push>>,
     /// Rumors waiting to be announced (their origins listed in a status) to the peers off the tree.
-    lazy_pending: std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>>,
-    lazy_flush_at: Option<Instant>,
-    /// Origins of rumors received and not yet acknowledged, per peer (see [`ACK_DELAY`]).
-    acks: std::collections::BTreeMap<SocketAddr, Vec<KeyPrefix>>,
-    acks_at: Option<Instant>,
+    lazy_pending: ListedBatch,
+    /// Rumors received and not yet acknowledged (see [`ACK_DELAY`]).
+    acks: ListedBatch,
     /// Rumors pushed along the tree and not yet acknowledged, by (peer, origin).
     unacked: std::collections::BTreeMap<(SocketAddr, KeyPrefix), Unacked>,
     /// Announced rumors asked for and not yet arrived, by origin.
@@ -581,10 +604,8 @@ impl Gossip {
             check,
             config,
             pending: std::collections::BTreeMap::new(),
-            lazy_pending: std::collections::BTreeMap::new(),
-            lazy_flush_at: None,
-            acks: Default::default(),
-            acks_at: None,
+            lazy_pending: ListedBatch::default(),
+            acks: ListedBatch::default(),
             unacked: Default::default(),
             wanted: Default::default(),
             recent_private: HashMap::new(),
@@ -822,8 +843,8 @@ impl Gossip {
                 let lost = self.routes.drop_via(addr);
                 self.withdraw(now, &lost, None);
                 self.pending.remove(&addr);
-                self.lazy_pending.remove(&addr);
-                self.acks.remove(&addr);
+                self.lazy_pending.by_peer.remove(&addr);
+                self.acks.by_peer.remove(&addr);
                 self.unacked.retain(|(peer, _), _| *peer != addr);
                 Ok(None)
             }
@@ -876,11 +897,15 @@ impl Gossip {
         if self.flush_at.is_some_and(|at| now >= at) {
             self.flush_pending(now);
         }
-        if self.lazy_flush_at.is_some_and(|at| now >= at) {
-            self.flush_lazy(now);
+        // Announcements (which a peer lacking one answers with a Graft) and acknowledgements.
+        let mut due = Vec::new();
+        for batch in [&mut self.lazy_pending, &mut self.acks] {
+            if batch.due.is_some_and(|at| now >= at) {
+                due.push(batch.take());
+            }
         }
-        if self.acks_at.is_some_and(|at| now >= at) {
-            self.flush_acks(now);
+        for (target, prefixes) in due.into_iter().flatten() {
+            self.send_listed(now, target, prefixes);
         }
         for gone in self.outbox.presumed_gone(now) {
             // Tried and not there: shown unreachable until it announces itself again or a message gets through.
@@ -922,10 +947,7 @@ impl Gossip {
         if let Some(t) = self.flush_at {
             at = at.min(t);
         }
-        if let Some(t) = self.lazy_flush_at {
-            at = at.min(t);
-        }
-        if let Some(t) = self.acks_at {
+        for t in [self.lazy_pending.due, self.acks.due].into_iter().flatten() {
             at = at.min(t);
         }
         at
@@ -1159,10 +1181,9 @@ impl Gossip {
     }
 
     /// `from` showed it holds these origins' rumors as we do (with `true` where our path to the origin is shorter than
-    /// its own): what waits for it of them need not go. (Not in the previous design, flooding, kept as it was to
-    /// measure against.) During a newcomer's flood a peer's copy often arrives before
-    /// ours has left for it; the copy going back, and its announcement two seconds later, were a third of a join's
-    /// datagrams.
+    /// its own): what waits for it of them need not go. During a newcomer's flood a peer's copy often arrives before
+    /// ours has left for it; the copy going back, and its announcement after the lazy delay, were a third of a join's
+    /// datagrams. (Not in the previous design, flooding, kept as it was to measure against.)
     fn sender_holds(&mut self, from: SocketAddr, held: &[(PublicKey, bool)]) {
         if held.is_empty() {
             return;
@@ -1173,7 +1194,7 @@ impl Gossip {
                 self.pending.remove(&from);
             }
         }
-        if let Some(prefixes) = self.lazy_pending.get_mut(&from) {
+        if let Some(prefixes) = self.lazy_pending.by_peer.get_mut(&from) {
             prefixes.retain(|prefix| {
                 !held
                     .iter()
@@ -1388,14 +1409,10 @@ impl Gossip {
         if peers.is_empty() || prefixes.is_empty() {
             return;
         }
+        let due = now + self.config.timing.lazy_delay;
         for peer in peers {
-            self.lazy_pending
-                .entry(peer)
-                .or_default()
-                .extend_from_slice(prefixes);
+            self.lazy_pending.add(peer, prefixes.iter().copied(), due);
         }
-        self.lazy_flush_at
-            .get_or_insert(now + self.config.timing.lazy_delay);
     }
 
     /// Acknowledges these origins' rumors to `from`: our status for them, within [`ACK_DELAY`] (at once in the
@@ -1406,16 +1423,7 @@ impl Gossip {
             self.send_packet(now, from, &Packet::Status(ack));
             return;
         }
-        self.acks.entry(from).or_default().extend(listed);
-        self.acks_at.get_or_insert(now + ACK_DELAY);
-    }
-
-    /// Sends every acknowledgement waiting: one status per peer for all it pushed meanwhile.
-    fn flush_acks(&mut self, now: Instant) {
-        self.acks_at = None;
-        for (target, prefixes) in std::mem::take(&mut self.acks) {
-            self.send_listed(now, target, prefixes);
-        }
+        self.acks.add(from, listed, now + ACK_DELAY);
     }
 
     /// Sends `to` our status for these origins (repeats dropped), in as many datagrams as that takes; origins we do
@@ -1481,18 +1489,14 @@ impl Gossip {
         let (acked, flooded): (Vec<_>, Vec<_>) = rumors
             .into_iter()
             .partition(|(_, acked)| *acked || !self.config.lazy_push);
-        self.send_rumors(
-            now,
-            target,
-            acked.into_iter().map(|(r, _)| r).collect(),
-            false,
-        );
-        self.send_rumors(
-            now,
-            target,
-            flooded.into_iter().map(|(r, _)| r).collect(),
-            true,
-        );
+        for (rumors, flood) in [(acked, false), (flooded, true)] {
+            self.send_rumors(
+                now,
+                target,
+                rumors.into_iter().map(|(r, _)| r).collect(),
+                flood,
+            );
+        }
     }
 
     /// Announces these origins to every peer but `from` (the one we learned them from).
@@ -1507,15 +1511,6 @@ impl Gossip {
             .filter(|p| *p != from)
             .collect();
         self.announce_to(now, others, prefixes);
-    }
-
-    /// Sends every waiting announcement: our status for those origins, which a peer lacking one answers with a
-    /// [`Packet::Graft`].
-    fn flush_lazy(&mut self, now: Instant) {
-        self.lazy_flush_at = None;
-        for (target, prefixes) in std::mem::take(&mut self.lazy_pending) {
-            self.send_listed(now, target, prefixes);
-        }
     }
 
     // ---- private messages ----

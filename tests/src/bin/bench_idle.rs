@@ -63,6 +63,8 @@ async fn settle() -> anyhow::Result<Duration> {
     let mut last = packets()?;
     let mut previous: Option<u64> = None;
     while start.elapsed() < WARM_UP {
+        // A sampling window, not a wait for an event: the condition is on traffic over real time (real processes
+        // have no virtual clock), checked after every window and bounded by WARM_UP.
         tokio::time::sleep(SETTLE_WINDOW).await;
         let now = packets()?;
         let window = now - last;
@@ -114,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         iptables(&["-A", CHAIN, "-p", "udp", "--sport", &port])?;
     }
     iptables(&["-I", "OUTPUT", "-j", CHAIN])?;
-    // What the start sends late (a newcomer's flood is announced to the peers two seconds after it, and asked for
+    // What the start sends late (a newcomer's flood is announced to the peers a lazy delay after it, and asked for
     // where it was lost) is not idle upkeep, as the simulator's figure is measured after its warm-up: the window
     // opens once two settling windows in a row carry about the same traffic (at most WARM_UP).
     let settled = settle().await?;
